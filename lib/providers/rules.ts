@@ -1,0 +1,59 @@
+/**
+ * What each provider requires of a target and a job id, as data, so that the transition model
+ * validates every provider the same way and holds no provider-specific branch of its own.
+ */
+import type { ProviderName } from './types';
+
+export interface ProviderRules {
+  /** Is `account` required, and what must it look like. */
+  account: { required: boolean; pattern: RegExp; rule: string };
+  appId: { required: boolean };
+  jobId: { pattern: RegExp; rule: string };
+  /** The host the provider answers on, to show what a region and account become. */
+  defaultEndpoint: string;
+}
+
+// Visible ASCII only: ids go into paths and query strings (percent-encoded) and never carry
+// whitespace or control characters in practice, so refusing them closes header/URL injection.
+const OPAQUE_ID = /^[\x21-\x7e]{1,64}$/;
+
+export const RULES: Record<ProviderName, ProviderRules> = {
+  cos: {
+    account: { required: true, pattern: /^[0-9]{1,64}$/, rule: 'the UIN: 1–64 digits' },
+    appId: { required: true },
+    jobId: { pattern: OPAQUE_ID, rule: '1–64 bytes of visible ASCII' },
+    defaultEndpoint: 'https://{account}.cos-control.{region}.myqcloud.com',
+  },
+  oss: {
+    account: { required: false, pattern: /^[0-9]{1,64}$/, rule: '1–64 digits' },
+    appId: { required: false },
+    jobId: { pattern: OPAQUE_ID, rule: '1–64 bytes of visible ASCII' },
+    defaultEndpoint: 'https://oss-{region}.aliyuncs.com',
+  },
+  s3: {
+    account: { required: true, pattern: /^[0-9]{12}$/, rule: 'the 12-digit AWS account id' },
+    appId: { required: false },
+    jobId: { pattern: /^[A-Za-z0-9_-]{5,36}$/, rule: '5–36 characters of [A-Za-z0-9_-]' },
+    defaultEndpoint: 'https://{account}.s3-control.{region}.amazonaws.com',
+  },
+};
+
+/** Region: it becomes part of a hostname. */
+export const REGION_PATTERN = /^[a-z0-9-]{1,64}$/;
+/** COS APPID: numeric, sent as a header. */
+export const APPID_PATTERN = /^[0-9]{1,64}$/;
+
+/**
+ * Fill an endpoint template (`{account}`, `{region}`) with values that have already been validated;
+ * refuses anything else so a template can never receive a host-shaping value.
+ */
+export function fillEndpoint(template: string, region: string, account: string | undefined): string {
+  if (!REGION_PATTERN.test(region)) throw new Error(`region ${JSON.stringify(region)} is not a valid region`);
+  if (account !== undefined && !/^[0-9]{1,64}$/.test(account)) throw new Error('account must be digits');
+  if (template.includes('{account}') && account === undefined)
+    throw new Error(`the endpoint ${template} needs an account`);
+  return template
+    .replaceAll('{region}', region)
+    .replaceAll('{account}', account ?? '')
+    .replace(/\/+$/, '');
+}
