@@ -1,8 +1,8 @@
 #!/usr/bin/env node
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 // Runs a TypeScript entry point with tsx's loader: `node bin/run-ts.mjs path/to/file.ts [args…]`.
 import { register } from 'tsx/esm/api';
-import { pathToFileURL } from 'node:url';
-import path from 'node:path';
 
 register();
 const [entry, ...rest] = process.argv.slice(2);

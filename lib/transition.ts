@@ -13,7 +13,6 @@ import {
   JOB_STATUSES,
   type JobStatus,
   PROVIDERS,
-  type ProviderName,
   REQUESTED_STATUSES,
   type RequestedJobStatus,
   type Target,
