@@ -111,7 +111,7 @@ const selectorSchema = v.strictObject(
       ),
     ),
   },
-  (issue) => `unknown field ${shortKey(issue)}`,
+  objectMessage,
 );
 
 const messageSchema = v.strictObject(
@@ -152,12 +152,14 @@ const messageSchema = v.strictObject(
       ),
     ),
   },
-  (issue) => `unknown field ${shortKey(issue)}`,
+  objectMessage,
 );
 
-function shortKey(issue: v.BaseIssue<unknown>): string {
+/** strictObject reports both unknown keys (expected "never") and missing required keys. */
+function objectMessage(issue: v.BaseIssue<unknown>): string {
+  if (issue.expected !== 'never') return 'is required';
   const key = issue.path?.at(-1)?.key;
-  return JSON.stringify(String(key ?? issue.input).slice(0, 40));
+  return `unknown field ${JSON.stringify(String(key ?? issue.input).slice(0, 40))}`;
 }
 
 function issueToField(issue: v.BaseIssue<unknown>, prefix = ''): InvalidField {

@@ -1,0 +1,76 @@
+/**
+ * The provider registry: the only place that maps a provider name to its implementation.
+ * Implementations load on first use, so a function that only ever talks to COS never
+ * evaluates the S3 Control client (cold start).
+ */
+import type { CredentialSource, JobControl, ProviderName } from './types';
+
+export interface ProviderConfig {
+  env: NodeJS.ProcessEnv;
+  /** Per-provider credential sources that override the environment (Lambda: SSM parameters). */
+  credentials?: Partial<Record<ProviderName, CredentialSource>>;
+  timeoutMs?: number;
+}
+
+export interface ProviderRegistry {
+  get(name: ProviderName): Promise<JobControl>;
+}
+
+const factories: Record<ProviderName, (c: ProviderConfig) => Promise<JobControl>> = {
+  async cos(c) {
+    const [{ createCosControl }, { cosCredentialsFromEnv }] = await Promise.all([
+      import('./cos/client'),
+      import('./cos/credentials'),
+    ]);
+    return createCosControl({
+      endpoint: c.env.COS_ENDPOINT || undefined,
+      credentials: c.credentials?.cos ?? cosCredentialsFromEnv(c.env),
+      timeoutMs: c.timeoutMs,
+    });
+  },
+  async oss(c) {
+    const [{ createOssControl }, { ossCredentialsFromEnv }] = await Promise.all([
+      import('./oss/client'),
+      import('./oss/credentials'),
+    ]);
+    return createOssControl({
+      endpoint: c.env.OSS_ENDPOINT || undefined,
+      credentials: c.credentials?.oss ?? ossCredentialsFromEnv(c.env),
+      timeoutMs: c.timeoutMs,
+    });
+  },
+  async s3(c) {
+    const { createS3Control } = await import('./s3/client');
+    return createS3Control({
+      endpoint: c.env.AWS_ENDPOINT_URL_S3_CONTROL || undefined,
+      timeoutMs: c.timeoutMs,
+    });
+  },
+};
+
+export function createProviderRegistry(config: ProviderConfig): ProviderRegistry {
+  const loaded = new Map<ProviderName, Promise<JobControl>>();
+  return {
+    get(name) {
+      let p = loaded.get(name);
+      if (!p) {
+        p = factories[name](config);
+        // A failed load (e.g. a missing module) must not be cached forever.
+        p.catch(() => loaded.delete(name));
+        loaded.set(name, p);
+      }
+      return p;
+    },
+  };
+}
+
+/** A registry over fixed implementations: tests and the sandbox benchmark. */
+export function staticRegistry(impls: Partial<Record<ProviderName, JobControl>>): ProviderRegistry {
+  return {
+    async get(name) {
+      const impl = impls[name];
+      if (!impl) throw new Error(`no ${name} provider configured`);
+      return impl;
+    },
+  };
+}
