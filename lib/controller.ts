@@ -8,6 +8,7 @@
  * const controller = createController({ providers, allowlist: parseAllowlist(env.JOBCTL_ALLOWED_TARGETS) });
  * const outcome = await controller.handleBody(record.body, { type: 'sqs', messageId }, { id: messageId });
  */
+import { createHash } from 'node:crypto';
 import type { Allowlist } from './allowlist';
 import {
   errorFromProvider,
@@ -29,7 +30,14 @@ import {
   realRetryEnv,
   withRetry,
 } from './retry';
-import { type JobTransition, parseTransitionBody, type Transition, targetOf } from './transition';
+import {
+  DEFAULT_SELECT_MAX,
+  type JobTransition,
+  parseTransitionBody,
+  type SelectTransition,
+  type Transition,
+  targetOf,
+} from './transition';
 
 /** Statuses that mean a requested status is already reached or on its way. */
 const ALREADY: Record<RequestedJobStatus, ReadonlySet<string>> = {
@@ -53,9 +61,21 @@ export interface ApplyContext {
   signal?: AbortSignal | undefined;
 }
 
+export interface Expansion {
+  transitions: JobTransition[];
+  matched: number;
+  truncated: boolean;
+}
+
 export interface Controller {
   /** One job transition, already validated. Never throws: every failure is an outcome. */
   apply(t: JobTransition, trigger: Trigger, ctx: ApplyContext): Promise<Outcome>;
+  /**
+   * A selector's jobs as one transition each (ListJobs over every page, filtered, capped by
+   * `max`), with ids derived as `<id>/<jobId>`. The same policy checks as `apply` come first; a
+   * refusal is thrown as a ProviderError (TargetNotAllowed, Expired) before anything is listed.
+   */
+  expand(t: SelectTransition, ctx: ApplyContext): Promise<Expansion>;
   /** A raw queue body: parse, validate, then apply. Never throws. Select messages are not handled here. */
   handleBody(body: string, trigger: Trigger, ctx: ApplyContext): Promise<Outcome | { select: Transition }>;
 }
@@ -172,6 +192,53 @@ export function createController(opts: ControllerOptions): Controller {
     }
   }
 
+  async function expand(t: SelectTransition, ctx: ApplyContext): Promise<Expansion> {
+    const refuse = (code: string, message: string) =>
+      new ProviderError({ kind: code === 'Expired' ? 'invalid' : 'auth', code, message });
+    if (t.notAfter !== undefined && env.now() > Date.parse(t.notAfter))
+      throw refuse('Expired', `handled after notAfter ${t.notAfter}`);
+    const target = targetOf(t);
+    if (!opts.allowlist.allows(target))
+      throw refuse(
+        'TargetNotAllowed',
+        `${t.provider}:${t.account ?? ''}@${t.region} is not in JOBCTL_ALLOWED_TARGETS`,
+      );
+    const provider = await opts.providers.get(t.provider);
+    const { select, ...rest } = t;
+    const max = select.max ?? DEFAULT_SELECT_MAX;
+    const createdBefore =
+      select.olderThanMinutes === undefined ? undefined : env.now() - select.olderThanMinutes * 60_000;
+    const base = t.id ?? ctx.id;
+    const out: JobTransition[] = [];
+    let matched = 0;
+    let nextToken: string | undefined;
+    do {
+      const page = await withRetry(
+        (timeoutMs) =>
+          provider.list(
+            target,
+            { statuses: select.statuses, maxResults: 1000, nextToken },
+            { timeoutMs, signal: ctx.signal },
+          ),
+        policy,
+        env,
+        { deadline: ctx.deadline, signal: ctx.signal },
+      );
+      for (const job of page.value.jobs) {
+        if (select.descriptionPrefix !== undefined && !job.description?.startsWith(select.descriptionPrefix))
+          continue;
+        if (createdBefore !== undefined && !(Date.parse(job.creationTime ?? '') <= createdBefore)) continue;
+        // A provider that ignores the status filter must not widen the selection.
+        if (select.statuses && !select.statuses.includes(job.status as never)) continue;
+        matched++;
+        if (out.length < max)
+          out.push({ ...rest, id: derivedId(base, job.jobId), jobId: job.jobId } as JobTransition);
+      }
+      nextToken = page.value.nextToken ?? undefined;
+    } while (nextToken && out.length < max);
+    return { transitions: out, matched, truncated: matched > out.length || nextToken !== undefined };
+  }
+
   async function handleBody(body: string, trigger: Trigger, ctx: ApplyContext) {
     const parsed = parseTransitionBody(body);
     if (!parsed.ok) return invalidOutcome(body, parsed.error, trigger, ctx.id, iso());
@@ -179,7 +246,15 @@ export function createController(opts: ControllerOptions): Controller {
     return apply(parsed.value, trigger, ctx);
   }
 
-  return { apply, handleBody };
+  return { apply, expand, handleBody };
+}
+
+/** `<base>/<jobId>`, kept within the 128 characters an id may have (the base is shortened with a hash). */
+export function derivedId(base: string, jobId: string): string {
+  const id = `${base}/${jobId}`;
+  if (id.length <= 128) return id;
+  const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
+  return `${base.slice(0, 128 - jobId.length - 10)}~${hash}/${jobId}`;
 }
 
 /** The outcome for a body that is not a valid transition: best-effort echo of what it said. */

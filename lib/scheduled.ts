@@ -1,0 +1,96 @@
+/**
+ * A schedule firing: its input's transitions, each fixed job and each job a selector matches,
+ * become their own messages on the requests queue, so that thousands of jobs are processed,
+ * retried and reported one by one by the transitions function rather than inside this call.
+ */
+
+import { type BatchDeps, fanOut, type RemainingTime, toRequestMessage } from './batch';
+import { derivedId, invalidOutcome } from './controller';
+import type { Outcome } from './outcome';
+import type { FanoutReport } from './queues/publisher';
+import { type JobTransition, parseTransition } from './transition';
+
+/** The input a schedule declares in serverless.yml. */
+export interface ScheduleEvent {
+  schedule: string;
+  transitions: unknown[];
+  /** EventBridge Scheduler fills `<aws.scheduler.scheduled-time>`; absent → the time of the call. */
+  fireTime?: string;
+}
+
+export interface ScheduleResult {
+  schedule: string;
+  fireTime: string;
+  invalid: number;
+  enqueued: number;
+  failed: number;
+  fanouts: FanoutReport[];
+}
+
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export async function fireSchedule(
+  event: ScheduleEvent,
+  context: RemainingTime,
+  deps: Pick<
+    BatchDeps,
+    'controller' | 'publisher' | 'enqueue' | 'now' | 'onOutcome' | 'onFanout' | 'reserveMs'
+  >,
+): Promise<ScheduleResult> {
+  const now = deps.now ?? Date.now;
+  if (typeof event?.schedule !== 'string' || !NAME.test(event.schedule))
+    throw new Error('schedule: the input must name its schedule (1–64 of [A-Za-z0-9_.-])');
+  if (!Array.isArray(event.transitions) || event.transitions.length === 0)
+    throw new Error('transitions: the input must hold a non-empty array of transitions');
+  const fired =
+    event.fireTime && !Number.isNaN(Date.parse(event.fireTime)) ? Date.parse(event.fireTime) : now();
+  const fireTime = new Date(Math.floor(fired / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const base = `${event.schedule}/${fireTime}`;
+  const deadline = now() + context.getRemainingTimeInMillis() - deps.reserveMs;
+  const trigger = { type: 'schedule' as const, schedule: event.schedule, fireTime };
+  const result: ScheduleResult = {
+    schedule: event.schedule,
+    fireTime,
+    invalid: 0,
+    enqueued: 0,
+    failed: 0,
+    fanouts: [],
+  };
+
+  const fixed: JobTransition[] = [];
+  for (const [i, raw] of event.transitions.entries()) {
+    const parsed = parseTransition(raw);
+    if (!parsed.ok) {
+      // A broken schedule input is reported like any invalid message, and never sent.
+      const o: Outcome = invalidOutcome(
+        JSON.stringify(raw) ?? 'null',
+        parsed.error,
+        trigger,
+        `${base}/${i}`,
+        new Date(now()).toISOString(),
+      );
+      deps.onOutcome?.(o);
+      await deps.publisher.publish(o);
+      result.invalid++;
+    } else if ('select' in parsed.value) {
+      const r = await fanOut(
+        parsed.value,
+        parsed.value.id ?? base,
+        `schedule:${event.schedule}`,
+        deadline,
+        deps,
+      );
+      result.fanouts.push(r);
+      result.enqueued += r.enqueued;
+      result.failed += r.failed + (r.error ? 1 : 0);
+    } else {
+      fixed.push({ ...parsed.value, id: derivedId(parsed.value.id ?? base, parsed.value.jobId) });
+    }
+  }
+  if (fixed.length > 0) {
+    const sent = await deps.enqueue(fixed.map(toRequestMessage));
+    result.enqueued += sent.sent.length;
+    result.failed += sent.failed.length;
+  }
+  return result;
+}
