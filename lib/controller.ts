@@ -187,7 +187,8 @@ export function createController(opts: ControllerOptions): Controller {
     } catch (e) {
       if (e instanceof RetriesExhausted)
         return finish('failed', { error: errorFromProvider(e.last), attempts });
-      if (e instanceof ProviderError) return finish('rejected', { error: errorFromProvider(e), attempts });
+      if (e instanceof ProviderError)
+        return finish(e.kind === 'config' ? 'failed' : 'rejected', { error: errorFromProvider(e), attempts });
       return finish('failed', { error: errorFromUnknown(e), attempts });
     }
   }

@@ -109,6 +109,11 @@ export function getRuntime(): Runtime {
   return shared;
 }
 
+/** Install a runtime built elsewhere (`jobctl run` adds its own observer), for the handlers to use. */
+export function useRuntime(runtime: Runtime): void {
+  shared = runtime;
+}
+
 /** Forget the process-wide runtime (tests, or `jobctl run` after changing the environment). */
 export function resetRuntime(): void {
   shared = undefined;

@@ -19,7 +19,12 @@ export type ErrorKind =
   /** No answer in time. */
   | 'timeout'
   /** Connection refused, reset, DNS, TLS. */
-  | 'network';
+  | 'network'
+  /**
+   * Our side is not set up (missing keys, no STS role): not worth retrying now, but not the
+   * transition's fault either, so its message stays for redrive once the configuration is fixed.
+   */
+  | 'config';
 
 const RETRYABLE: ReadonlySet<ErrorKind> = new Set(['throttled', 'server', 'timeout', 'network']);
 

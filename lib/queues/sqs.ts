@@ -23,11 +23,27 @@ export function createSqsClient(
   extra: SQSClientConfig = {},
 ): SQSClient {
   const endpoint = env.AWS_ENDPOINT_URL_SQS;
+  const credentials = envCredentials(env);
   return new SQSClient({
     region: env.AWS_REGION || 'us-east-1',
     ...(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {}),
+    ...(credentials ? { credentials } : {}),
     ...extra,
   });
+}
+
+/**
+ * Keys from the given environment, as the SDK's env provider reads them from process.env; lets a
+ * runtime built from an env object (jobctl run, tests) sign with that env's keys. Absent → the
+ * SDK's default chain (Lambda's role).
+ */
+export function envCredentials(env: NodeJS.ProcessEnv) {
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return undefined;
+  return {
+    accessKeyId: env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+  };
 }
 
 export interface QueueMessage {
