@@ -57,8 +57,8 @@ export async function processTransitionBatch(
   const groups = new Map<string, { failed: boolean }>();
   for (const r of event.Records) {
     const key = fifo ? `group:${r.attributes.MessageGroupId}` : jobKey(r);
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = { failed: false }));
+    const group = groups.get(key) ?? { failed: false };
+    groups.set(key, group);
     const prev = last.get(key)?.done ?? Promise.resolve();
     let release!: () => void;
     const done = new Promise<void>((res) => {
@@ -187,12 +187,13 @@ function semaphore(n: number) {
   let free = Math.max(1, n);
   const waiting: (() => void)[] = [];
   return {
-    acquire: () =>
-      free > 0
-        ? ((free--, Promise.resolve()) as Promise<void>)
-        : new Promise<void>((r) => {
-            waiting.push(r);
-          }),
+    acquire(): Promise<void> {
+      if (free > 0) {
+        free--;
+        return Promise.resolve();
+      }
+      return new Promise<void>((r) => waiting.push(r));
+    },
     release: () => {
       const next = waiting.shift();
       if (next) next();
