@@ -41,7 +41,8 @@ options:
   --all-schedules          fire schedules declared disabled too
   --no-schedules           fire no schedules
   --sandbox / --no-sandbox force the sandbox on or off
-  --data-dir DIR           keep the sandbox's jobs under DIR across restarts
+  --data-dir DIR           keep the embedded queue's messages and the sandbox's jobs under DIR
+                           across restarts (even a kill -9 loses no accepted message)
   --batch-size N           records per invocation, 1–10 (default 10)
   --batching-window-ms N   gather records this long (default 500)
   --max-concurrency N      concurrent invocations (default 2)
@@ -132,7 +133,7 @@ async function run(argv: string[], io: Io): Promise<number> {
 
     let sqs: SQSClient;
     if (!env.REQUESTS_QUEUE_URL) {
-      const queue = await startEmbeddedQueue({ region: env.AWS_REGION || 'us-east-1' });
+      const queue = await startEmbeddedQueue({ region: env.AWS_REGION || 'us-east-1', dataDir: o['data-dir'] });
       closers.push(() => queue.stop());
       env.AWS_ENDPOINT_URL_SQS = queue.endpoint;
       env.AWS_REGION ||= 'us-east-1';
