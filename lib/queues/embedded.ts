@@ -12,7 +12,7 @@ export interface EmbeddedQueue {
 }
 
 export async function startEmbeddedQueue(
-  opts: { port?: number; region?: string } = {},
+  opts: { port?: number; region?: string; dataDir?: string | undefined } = {},
 ): Promise<EmbeddedQueue> {
   const app = buildApp({ logger: false, defaultRegion: opts.region ?? 'us-east-1' });
   const address = await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
