@@ -81,3 +81,18 @@ export function kindForStatus(status: number, code?: string): ErrorKind {
   if (status === 409) return 'conflict';
   return 'invalid';
 }
+
+/**
+ * The kind of an error answer, the same way for every provider: a 5xx or throttling status wins
+ * over the code (a 500 is transient whatever its body says), then the provider's code table,
+ * then the status alone.
+ */
+export function errorKind(
+  table: Readonly<Record<string, ErrorKind>>,
+  code: string,
+  status: number,
+): ErrorKind {
+  const byStatus = kindForStatus(status, code);
+  if (byStatus === 'server' || byStatus === 'throttled') return byStatus;
+  return table[code] ?? byStatus;
+}

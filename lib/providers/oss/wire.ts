@@ -9,7 +9,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { XMLParser } from 'fast-xml-parser';
-import { type ErrorKind, kindForStatus, ProviderError } from '../errors';
+import { type ErrorKind, errorKind, kindForStatus, ProviderError } from '../errors';
 import type { Job, JobPage, ListQuery, PriorityResult, RequestedJobStatus, StatusResult } from '../types';
 import { ossEncode } from './sign';
 
@@ -297,9 +297,7 @@ export function decodeError(
     (e && optional(e, 'RequestId')) ?? (typeof headerId === 'string' && headerId !== '' ? headerId : null);
   const text = (e && optional(e, 'Message')) ?? `HTTP ${status} from OSS`;
   // 5xx and throttling stay transient whatever the code says; otherwise OSS's code decides.
-  const byStatus = kindForStatus(status, code);
-  const kind =
-    byStatus === 'server' || byStatus === 'throttled' ? byStatus : (OSS_ERROR_KINDS[code] ?? byStatus);
+  const kind = errorKind(OSS_ERROR_KINDS, code, status);
   return new ProviderError({
     kind,
     code,
