@@ -9,7 +9,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { XMLParser } from 'fast-xml-parser';
-import { type ErrorKind, errorKind, kindForStatus, ProviderError } from '../errors';
+import { type ErrorKind, errorKind, ProviderError } from '../errors';
 import type { Job, JobPage, ListQuery, PriorityResult, RequestedJobStatus, StatusResult } from '../types';
 import { ossEncode } from './sign';
 
