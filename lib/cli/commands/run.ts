@@ -52,7 +52,9 @@ options:
   --fifo                   make the embedded requests queue a FIFO queue
   --json-log               one JSON line per outcome / fan-out / invocation on stdout instead
                            of the live view
+  --seed FILE              the sandbox's jobs (default events/sandbox-jobs.json)
   --sandbox-latency-ms N   the sandbox's added latency per request (default 0)
+  --grace-ms N             on Ctrl-C, wait this long for in-flight batches (default 5000)
 
 exit codes: 0 stopped cleanly, 1 could not start, 2 bad options
 `;
@@ -79,6 +81,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     'json-log': { type: 'boolean' },
     'sandbox-latency-ms': { type: 'string' },
     'grace-ms': { type: 'string' },
+    seed: { type: 'string' },
   });
   const num = (name: string, v: string | undefined, def: number, min: number, max: number) => {
     if (v === undefined) return def;
@@ -118,7 +121,7 @@ async function run(argv: string[], io: Io): Promise<number> {
         ].some((k) => env[k]));
     if (wantSandbox) {
       const { startSandbox } = await import('../../sandbox/server');
-      const seed = path.resolve('events/sandbox-jobs.json');
+      const seed = path.resolve(o.seed ?? 'events/sandbox-jobs.json');
       const sb = await startSandbox({
         seed,
         dataDir: o['data-dir'],
