@@ -52,6 +52,8 @@ options:
   --fifo                   make the embedded requests queue a FIFO queue
   --json-log               one JSON line per outcome / fan-out / invocation on stdout instead
                            of the live view
+  --env-file FILE          also write the KEY=value lines to FILE (mode 600), for another
+                           terminal: set -a; . FILE; set +a
   --seed FILE              the sandbox's jobs (default events/sandbox-jobs.json)
   --sandbox-latency-ms N   the sandbox's added latency per request (default 0)
   --grace-ms N             on Ctrl-C, wait this long for in-flight batches (default 5000)
@@ -82,6 +84,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     'sandbox-latency-ms': { type: 'string' },
     'grace-ms': { type: 'string' },
     seed: { type: 'string' },
+    'env-file': { type: 'string' },
   });
   const num = (name: string, v: string | undefined, def: number, min: number, max: number) => {
     if (v === undefined) return def;
@@ -136,7 +139,10 @@ async function run(argv: string[], io: Io): Promise<number> {
 
     let sqs: SQSClient;
     if (!env.REQUESTS_QUEUE_URL) {
-      const queue = await startEmbeddedQueue({ region: env.AWS_REGION || 'us-east-1', dataDir: o['data-dir'] });
+      const queue = await startEmbeddedQueue({
+        region: env.AWS_REGION || 'us-east-1',
+        dataDir: o['data-dir'],
+      });
       closers.push(() => queue.stop());
       env.AWS_ENDPOINT_URL_SQS = queue.endpoint;
       env.AWS_REGION ||= 'us-east-1';
@@ -194,6 +200,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     });
 
     for (const [k, v] of printed) writeLine(io.stdout, `${k}=${v}`);
+    if (o['env-file']) await writeEnvFile(o['env-file'], printed);
     writeLine(io.stdout, 'JOBCTL_READY=1');
 
     const esm = startEventSourceMapping({
@@ -305,6 +312,14 @@ async function scheduleAll(
     timers.push(t);
   }
   return timers;
+}
+
+/** The printed lines as a shell-sourceable file; only the owner may read the sandbox keys in it. */
+async function writeEnvFile(file: string, lines: [string, string][]): Promise<void> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
+  await writeFile(file, lines.map(([k, v]) => `${k}=${quote(v)}\n`).join(''), { mode: 0o600 });
 }
 
 const summary = (c: Counts) => OUTCOME_KINDS.map((k) => `${k} ${c[k]}`).join(' · ');
