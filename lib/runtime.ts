@@ -43,18 +43,15 @@ const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return n;
 };
 
-export function readConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
-  const requestsQueueUrl = env.REQUESTS_QUEUE_URL ?? '';
-  const resultsQueueUrl = env.RESULTS_QUEUE_URL ?? '';
-  if (!resultsQueueUrl) throw new Error('RESULTS_QUEUE_URL is not set');
+/** The controller's policy alone: what `jobctl apply`, `describe` and `list` need (no queues). */
+export function readControllerConfig(
+  env: NodeJS.ProcessEnv,
+): Pick<RuntimeConfig, 'retry' | 'allowlist' | 'concurrency'> {
   if (env.JOBCTL_REQUIRE_ALLOWLIST === 'true' && !env.JOBCTL_ALLOWED_TARGETS?.trim())
     throw new Error('JOBCTL_ALLOWED_TARGETS must be set (this deployment requires an allowlist)');
   return {
-    requestsQueueUrl,
-    resultsQueueUrl,
     // Ten in flight keeps a batch of ten at the speed of one call, well under COS/OSS/S3 control-plane limits.
     concurrency: int(env, 'JOBCTL_CONCURRENCY', 10, 1, 100),
-    reserveMs: int(env, 'JOBCTL_RESERVE_MS', 2_000, 0, 60_000),
     retry: {
       ...DEFAULT_RETRY,
       maxAttempts: int(env, 'JOBCTL_MAX_ATTEMPTS', DEFAULT_RETRY.maxAttempts, 1, 20),
@@ -62,6 +59,17 @@ export function readConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
       budgetMs: int(env, 'JOBCTL_RETRY_BUDGET_MS', DEFAULT_RETRY.budgetMs, 100, 900_000),
     },
     allowlist: parseAllowlist(env.JOBCTL_ALLOWED_TARGETS),
+  };
+}
+
+export function readConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
+  const resultsQueueUrl = env.RESULTS_QUEUE_URL ?? '';
+  if (!resultsQueueUrl) throw new Error('RESULTS_QUEUE_URL is not set');
+  return {
+    ...readControllerConfig(env),
+    requestsQueueUrl: env.REQUESTS_QUEUE_URL ?? '',
+    resultsQueueUrl,
+    reserveMs: int(env, 'JOBCTL_RESERVE_MS', 2_000, 0, 60_000),
   };
 }
 

@@ -14,6 +14,8 @@ export interface ProviderConfig {
 
 export interface ProviderRegistry {
   get(name: ProviderName): Promise<JobControl>;
+  /** Release what the loaded clients hold open (the S3 SDK's sockets), so a CLI process can exit. */
+  close?(): void;
 }
 
 const factories: Record<ProviderName, (c: ProviderConfig) => Promise<JobControl>> = {
@@ -40,9 +42,14 @@ const factories: Record<ProviderName, (c: ProviderConfig) => Promise<JobControl>
     });
   },
   async s3(c) {
-    const { createS3Control } = await import('./s3/client');
+    const [{ createS3Control, configuredEndpoint }, { envCredentials }] = await Promise.all([
+      import('./s3/client'),
+      import('../queues/sqs'),
+    ]);
+    // From the given env, not process.env: a command or test may run against an env of its own.
     return createS3Control({
-      endpoint: c.env.AWS_ENDPOINT_URL_S3_CONTROL || undefined,
+      endpoint: configuredEndpoint(c.env),
+      credentials: envCredentials(c.env),
       timeoutMs: c.timeoutMs,
     });
   },
@@ -60,6 +67,10 @@ export function createProviderRegistry(config: ProviderConfig): ProviderRegistry
         loaded.set(name, p);
       }
       return p;
+    },
+    close() {
+      for (const p of loaded.values())
+        void p.then((c) => (c as JobControl & { close?: () => void }).close?.()).catch(() => undefined);
     },
   };
 }

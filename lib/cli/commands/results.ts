@@ -1,0 +1,182 @@
+/**
+ * `jobctl results`: outcomes (and fan-out reports) from the results queue, as they arrive.
+ *
+ * Each record is considered once per run: records it does not delete (filtered out by
+ * `--outcome`, or all of them with `--peek`) are kept out of sight while it reads — otherwise a
+ * long poll would hand the same ones back at once, forever — and made visible again
+ * (ChangeMessageVisibility 0) the moment it stops, so the next reader sees them immediately.
+ */
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { OUTCOME_KINDS } from '../../outcome';
+import type { ResultRecord } from '../../queues/publisher';
+import { createSqsClient } from '../../queues/sqs';
+import { type Command, type Io, parseOptions, UsageError, writeLine } from '../command';
+import { QUEUE_ENV_HELP, requireEnv } from '../env';
+import { intOption } from '../flags';
+import { recordLine, wantJson } from '../format';
+
+const KINDS = [...OUTCOME_KINDS, 'fanout'] as const;
+
+const HELP = `
+usage: jobctl results [--follow] [--outcome KIND]… [--peek] [--json] [--max N]
+
+Reads outcomes from the results queue (RESULTS_QUEUE_URL) and prints each: a compact line on a
+terminal, one JSON object per line when piped or with --json. Fan-out reports (a select or a
+schedule expanding into jobs) print as "fanout".
+
+Printed records are deleted from the queue unless --peek. Records not deleted (filtered out by
+--outcome, or all with --peek) are kept out of sight while the command reads, so each is
+considered once, and made visible again as soon as it stops.
+
+options:
+  --follow          keep reading (long polls) until Ctrl-C; without it, stop when the queue
+                    reads empty
+  --outcome KIND    only records of this kind (repeatable):
+                    ${KINDS.join(', ')}
+                    (a body that is neither prints as "unreadable", JSON {"type":"unreadable","raw":…})
+  --peek            print without deleting
+  --json            JSON lines even on a terminal
+  --max N           stop after printing N records
+
+environment:
+  RESULTS_QUEUE_URL        the queue to read
+${QUEUE_ENV_HELP}
+
+exit codes: 0 done (also after Ctrl-C), 2 bad options, 1 the queue is not configured or
+            cannot be read
+`;
+
+export const command: Command = {
+  name: 'results',
+  summary: 'read outcomes from the results queue',
+  help: HELP,
+  run,
+};
+
+async function run(argv: string[], io: Io): Promise<number> {
+  const { values } = parseOptions(argv, {
+    follow: { type: 'boolean' },
+    outcome: { type: 'string', multiple: true },
+    peek: { type: 'boolean' },
+    json: { type: 'boolean' },
+    max: { type: 'string' },
+  });
+  for (const k of values.outcome ?? [])
+    if (!(KINDS as readonly string[]).includes(k))
+      throw new UsageError(`--outcome must be one of ${KINDS.join(', ')}, not ${JSON.stringify(k)}`);
+  const wanted = values.outcome ? new Set(values.outcome) : null;
+  const max =
+    values.max === undefined ? Number.POSITIVE_INFINITY : intOption('max', values.max, 0, 1, 1_000_000_000);
+  const follow = values.follow === true;
+  const json = wantJson(io, values.json);
+  const queueUrl = requireEnv(io.env, 'RESULTS_QUEUE_URL');
+
+  const sqs = createSqsClient(io.env);
+  const stop = new AbortController();
+  // Only a following reader waits for Ctrl-C; asking registers the signal handlers.
+  if (follow) void io.interrupted.then(() => stop.abort());
+  /** MessageId → latest receipt handle, of records left on the queue. */
+  const held = new Map<string, string>();
+  let printed = 0;
+
+  try {
+    while (!stop.signal.aborted && printed < max) {
+      let messages: Message[];
+      try {
+        const r = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: Math.min(10, max - printed),
+            // A short long poll to tell "empty" reliably; a following reader waits the full 20 s.
+            WaitTimeSeconds: follow ? 20 : 1,
+          }),
+          { abortSignal: stop.signal },
+        );
+        messages = r.Messages ?? [];
+      } catch (e) {
+        if (stop.signal.aborted) break;
+        throw e;
+      }
+      const done: Message[] = [];
+      let fresh = 0;
+      for (const m of messages) {
+        const id = m.MessageId ?? '';
+        if (held.has(id)) {
+          // Back after its visibility timeout: already considered; keep holding the new receipt.
+          held.set(id, m.ReceiptHandle!);
+          continue;
+        }
+        fresh++;
+        const record = decode(m.Body ?? '');
+        if (printed >= max || (wanted && !wanted.has(kindOf(record)))) {
+          held.set(id, m.ReceiptHandle!);
+          continue;
+        }
+        writeLine(io.stdout, json ? JSON.stringify(record) : lineOf(record));
+        printed++;
+        if (values.peek) held.set(id, m.ReceiptHandle!);
+        else done.push(m);
+      }
+      await deleteAll(sqs, queueUrl, done);
+      if (!follow && fresh === 0) break;
+    }
+  } finally {
+    await release(sqs, queueUrl, [...held.values()]).finally(() => sqs.destroy());
+  }
+  return 0;
+}
+
+type Decoded = ResultRecord | { type: 'unreadable'; raw: string };
+
+function decode(body: string): Decoded {
+  try {
+    const v = JSON.parse(body) as Record<string, unknown> | null;
+    if (v && typeof v === 'object' && (v.type === 'fanout' || typeof v.outcome === 'string'))
+      return v as unknown as ResultRecord;
+  } catch {
+    // below
+  }
+  return { type: 'unreadable', raw: body.slice(0, 8192) };
+}
+
+function kindOf(r: Decoded): string {
+  if ('type' in r && (r.type === 'fanout' || r.type === 'unreadable')) return r.type;
+  return (r as { outcome: string }).outcome;
+}
+
+function lineOf(r: Decoded): string {
+  if ('type' in r && r.type === 'unreadable')
+    return `${'?'.padEnd(9)} ${JSON.stringify(r.raw.slice(0, 100))}`;
+  return recordLine(r as ResultRecord);
+}
+
+async function deleteAll(sqs: SQSClient, queueUrl: string, messages: Message[]): Promise<void> {
+  if (messages.length === 0) return;
+  const out = await sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+    }),
+  );
+  if (out.Failed?.length)
+    throw new Error(`could not delete ${out.Failed.length} printed record(s): ${out.Failed[0]?.Code ?? ''}`);
+}
+
+/** Visible again at once, for the next reader. */
+async function release(sqs: SQSClient, queueUrl: string, receipts: string[]): Promise<void> {
+  for (let i = 0; i < receipts.length; i += 10) {
+    const chunk = receipts.slice(i, i + 10);
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map((ReceiptHandle, j) => ({ Id: String(j), ReceiptHandle, VisibilityTimeout: 0 })),
+      }),
+    );
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Flags that stand for fields of a transition message (`--region`, `--app-id`, `--job`, …). They
+ * are checked by the message's own validator (`parseTransition`), so a bad region on the command
+ * line is refused by exactly the rule that refuses it on the queue, and the error names the flag
+ * the user typed rather than the JSON field.
+ */
+import { type InvalidField, parseTransition, type Transition } from '../transition';
+import { UsageError } from './command';
+
+/** `--provider --region --account --app-id`: where jobs live. */
+export const TARGET_OPTIONS = {
+  provider: { type: 'string' },
+  region: { type: 'string' },
+  account: { type: 'string' },
+  'app-id': { type: 'string' },
+} as const;
+
+export interface TargetFlags {
+  provider?: string | undefined;
+  region?: string | undefined;
+  account?: string | undefined;
+  'app-id'?: string | undefined;
+}
+
+export const TARGET_HELP = `target:
+  --provider cos|oss|s3    which provider
+  --region REGION          e.g. ap-guangzhou (cos), cn-hangzhou (oss), us-east-1 (s3)
+  --account ID             cos: the UIN; s3: the 12-digit account id; oss: optional
+  --app-id APPID           cos only: the APPID`;
+
+/** Message field → the flag that sets it. Fields not listed keep their own name in messages. */
+export type FieldFlags = Record<string, string>;
+
+export const TARGET_FIELD_FLAGS: FieldFlags = {
+  provider: '--provider',
+  region: '--region',
+  account: '--account',
+  appId: '--app-id',
+};
+
+/** The message fields the target flags set (absent flags are left out, so "is required" can say so). */
+export function targetFields(f: TargetFlags): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (f.provider !== undefined) out.provider = f.provider;
+  if (f.region !== undefined) out.region = f.region;
+  if (f.account !== undefined) out.account = f.account;
+  if (f['app-id'] !== undefined) out.appId = f['app-id'];
+  return out;
+}
+
+/** A validator error, restated with the flag in place of the field: `--region: must match …`. */
+export function flagError(error: InvalidField, flags: FieldFlags): UsageError {
+  const rule = error.message.startsWith(`${error.field}: `)
+    ? error.message.slice(error.field.length + 2)
+    : error.message;
+  // `select.statuses.2` → `select.statuses`: a repeated flag is named once.
+  const field = error.field.replace(/\.\d+$/, '');
+  const flag = flags[field] ?? flags[error.field] ?? error.field;
+  return new UsageError(`${flag}: ${rule}`);
+}
+
+/** Validate a message built from flags; a refusal is a UsageError naming the flag (exit 2). */
+export function validateFlags(message: Record<string, unknown>, flags: FieldFlags): Transition {
+  const r = parseTransition(message);
+  if (!r.ok) throw flagError(r.error, flags);
+  return r.value;
+}
+
+/**
+ * A target given by flags, checked with the message rules: builds a probe transition (a priority
+ * change, which sends nothing here) around the target and whatever else the command reads.
+ */
+export function validateTarget(
+  f: TargetFlags,
+  rest: { jobId?: string | undefined; select?: Record<string, unknown> },
+  flags: FieldFlags = {},
+): Transition {
+  const probe: Record<string, unknown> = {
+    ...targetFields(f),
+    action: 'UpdateJobPriority',
+    priority: 0,
+  };
+  if (rest.jobId !== undefined) probe.jobId = rest.jobId;
+  if (rest.select !== undefined) probe.select = rest.select;
+  return validateFlags(probe, { ...TARGET_FIELD_FLAGS, ...flags });
+}
+
+/** A number-valued flag as a number, for the message validator to range-check. */
+export function numberFlag(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^-?\d+(\.\d+)?$/.test(raw.trim()))
+    throw new UsageError(`--${name} must be a number, not ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/** An integer option of the command itself (not a message field). */
+export function intOption(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+  return n;
+}

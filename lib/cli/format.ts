@@ -1,0 +1,59 @@
+/**
+ * How commands print data: a compact table or line for a person at a terminal, JSON (one object
+ * per line) for a pipe or with `--json`, so `jobctl results | jq` works without a flag.
+ */
+import type { Outcome } from '../outcome';
+import type { ResultRecord } from '../queues/publisher';
+import type { Io } from './command';
+
+/** JSON unless a person is reading: `--json`, or stdout is not a terminal. */
+export const wantJson = (io: Io, flag: boolean | undefined): boolean =>
+  flag === true || io.stdout.isTTY !== true;
+
+/** Columns padded to their widest cell; the last column is never padded. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** The first `n` characters and an ellipsis: long job ids in a line. */
+export const head = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n)}…`);
+
+/** Start and end of a long id (`nightly-2026…/53dc6228`): the end is usually the job. */
+export function middle(s: string, first = 12, last = 9): string {
+  return s.length <= first + last + 1 ? s : `${s.slice(0, first)}…${s.slice(-last)}`;
+}
+
+/** One results-queue record as a terminal line: kind, target, job, what happened, id. */
+export function recordLine(r: ResultRecord): string {
+  if ('type' in r && r.type === 'fanout') {
+    const what = r.error
+      ? r.error.code
+      : `matched ${r.matched}, enqueued ${r.enqueued}${r.failed ? `, ${r.failed} not enqueued` : ''}${r.truncated ? ' (max reached)' : ''}`;
+    return [
+      'fanout'.padEnd(9),
+      r.provider.padEnd(3),
+      (r.account ?? r.region).padEnd(12),
+      'select'.padEnd(9),
+      what.padEnd(10),
+      middle(r.id),
+    ].join(' ');
+  }
+  const o = r as Outcome;
+  const detail =
+    o.error?.code ??
+    (o.action === 'UpdateJobPriority' && o.priority !== null ? `priority ${o.priority}` : (o.status ?? '-'));
+  return [
+    o.outcome.padEnd(9),
+    (o.provider ?? '-').padEnd(3),
+    (o.account ?? o.region ?? '-').padEnd(12),
+    head(o.jobId ?? '-', 8).padEnd(9),
+    detail.padEnd(10),
+    middle(o.id),
+  ].join(' ');
+}
