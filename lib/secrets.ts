@@ -42,13 +42,14 @@ export function parameterCredentials(
   fetch: Fetch = ssmFetch,
 ): Partial<Record<ProviderName, CredentialSource>> {
   const out: Partial<Record<ProviderName, CredentialSource>> = {};
-  if (env.TENCENTCLOUD_CREDENTIALS_PARAMETER)
+  // Keys already in the environment win: `serverless invoke local` and self-hosting set them directly.
+  if (env.TENCENTCLOUD_CREDENTIALS_PARAMETER?.trim() && !env.TENCENTCLOUD_SECRETID)
     out.cos = fromParameter(
       env.TENCENTCLOUD_CREDENTIALS_PARAMETER,
       (v) => [v.secretId, v.secretKey, v.sessionToken],
       fetch,
     );
-  if (env.ALIBABA_CLOUD_CREDENTIALS_PARAMETER)
+  if (env.ALIBABA_CLOUD_CREDENTIALS_PARAMETER?.trim() && !env.ALIBABA_CLOUD_ACCESS_KEY_ID)
     out.oss = fromParameter(
       env.ALIBABA_CLOUD_CREDENTIALS_PARAMETER,
       (v) => [v.accessKeyId, v.accessKeySecret, v.securityToken],

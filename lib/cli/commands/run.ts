@@ -44,10 +44,12 @@ options:
   --data-dir DIR           keep the embedded queue's messages and the sandbox's jobs under DIR
                            across restarts (even a kill -9 loses no accepted message)
   --batch-size N           records per invocation, 1–10 (default 10)
-  --batching-window-ms N   gather records this long (default 500)
-  --max-concurrency N      concurrent invocations (default 2)
-  --function-timeout-s N   the handler's timeout (default 30)
-  --visibility-timeout-s N the embedded requests queue's visibility timeout (default 180)
+  --batching-window-ms N   gather records this long (default 500; the stack uses 5 s, which
+                           would make an interactive session feel slow)
+  --max-concurrency N      concurrent invocations (default 5, as the stack's maximumConcurrency)
+  --function-timeout-s N   the handler's timeout (default 60, as deployed)
+  --visibility-timeout-s N the embedded requests queue's visibility timeout (default 420, as
+                           deployed: 6 × the function timeout + the batching window)
   --max-receive-count N    the embedded requests queue's redrive threshold (default 5)
   --fifo                   make the embedded requests queue a FIFO queue
   --json-log               one JSON line per outcome / fan-out / invocation on stdout instead
@@ -95,9 +97,9 @@ async function run(argv: string[], io: Io): Promise<number> {
   };
   const batchSize = num('batch-size', o['batch-size'], 10, 1, 10);
   const windowMs = num('batching-window-ms', o['batching-window-ms'], 500, 0, 300_000);
-  const maxConcurrency = num('max-concurrency', o['max-concurrency'], 2, 1, 50);
-  const functionTimeoutMs = num('function-timeout-s', o['function-timeout-s'], 30, 1, 900) * 1000;
-  const visibility = num('visibility-timeout-s', o['visibility-timeout-s'], 180, 0, 43_200);
+  const maxConcurrency = num('max-concurrency', o['max-concurrency'], 5, 1, 50);
+  const functionTimeoutMs = num('function-timeout-s', o['function-timeout-s'], 60, 1, 900) * 1000;
+  const visibility = num('visibility-timeout-s', o['visibility-timeout-s'], 420, 0, 43_200);
   const maxReceiveCount = num('max-receive-count', o['max-receive-count'], 5, 1, 1000);
   const graceMs = num('grace-ms', o['grace-ms'], 5_000, 0, 900_000);
   const latencyMs = num('sandbox-latency-ms', o['sandbox-latency-ms'], 0, 0, 60_000);
