@@ -54,7 +54,7 @@ options:
   --fifo                   make the embedded requests queue a FIFO queue
   --json-log               one JSON line per outcome / fan-out / invocation on stdout instead
                            of the live view
-  --env-file FILE          also write the KEY=value lines to FILE (mode 600), for another
+  --export-file FILE       also write the KEY=value lines to FILE (mode 600), for another
                            terminal: set -a; . FILE; set +a
   --seed FILE              the sandbox's jobs (default events/sandbox-jobs.json)
   --sandbox-latency-ms N   the sandbox's added latency per request (default 0)
@@ -86,7 +86,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     'sandbox-latency-ms': { type: 'string' },
     'grace-ms': { type: 'string' },
     seed: { type: 'string' },
-    'env-file': { type: 'string' },
+    'export-file': { type: 'string' },
   });
   const num = (name: string, v: string | undefined, def: number, min: number, max: number) => {
     if (v === undefined) return def;
@@ -202,7 +202,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     });
 
     for (const [k, v] of printed) writeLine(io.stdout, `${k}=${v}`);
-    if (o['env-file']) await writeEnvFile(o['env-file'], printed);
+    if (o['export-file']) await writeEnvFile(o['export-file'], printed);
     writeLine(io.stdout, 'JOBCTL_READY=1');
 
     const esm = startEventSourceMapping({
@@ -276,7 +276,7 @@ async function scheduleAll(
 ): Promise<ScheduleTimer[]> {
   const { existsSync } = await import('node:fs');
   if (!existsSync(file)) return [];
-  const [{ loadSchedules }, { parseScheduleExpression }] = await Promise.all([
+  const [{ loadSchedules, eventAt }, { parseScheduleExpression }] = await Promise.all([
     import('../../schedules/serverless'),
     import('../../schedules/cron'),
   ]);
@@ -300,7 +300,8 @@ async function scheduleAll(
         () => {
           if (t.next && Date.now() < t.next.getTime()) return arm();
           const fireTime = t.next!.toISOString();
-          const input = { ...(s.input as ScheduleEvent), fireTime };
+          // The input as EventBridge Scheduler delivers it: its <aws.scheduler.*> placeholders filled.
+          const input = eventAt(s, t.next!) as ScheduleEvent;
           handler(input, lambdaContext(s.function ?? 'schedule', Date.now() + timeoutMs, timeoutMs))
             .then((r) => emit({ type: 'schedule', schedule: s.name, fireTime, result: r }))
             .catch((e) => log(`jobctl run: schedule ${s.name} failed: ${(e as Error).message}`))
@@ -362,7 +363,10 @@ function liveView(
       `done   ${summary(counts)}`,
       `next   ${next.length ? next.join(' · ') : 'no schedules enabled'}`,
     ];
-    io.stderr.write(`${lines ? `\x1b[${lines}A` : ''}${out.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
+    // A wrapped line would throw the cursor arithmetic off: clip to the terminal's width.
+    const width = Math.max(20, ((io.stderr as { columns?: number }).columns ?? 80) - 1);
+    const clip = (l: string) => (l.length > width ? `${l.slice(0, width - 1)}…` : l);
+    io.stderr.write(`${lines ? `\x1b[${lines}A` : ''}${out.map((l) => `\x1b[2K${clip(l)}`).join('\n')}\n`);
     lines = out.length;
     busy = false;
   };
