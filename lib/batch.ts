@@ -14,15 +14,17 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Controller } from './controller';
 import type { Outcome } from './outcome';
+import { ProviderError } from './providers/errors';
 import type { FanoutReport, Publisher } from './queues/publisher';
-import type { QueueMessage, SendReport } from './queues/sqs';
-import type { JobTransition, SelectTransition } from './transition';
+import { type QueueMessage, type SendReport, sqsJson } from './queues/sqs';
+import { RetriesExhausted } from './retry';
+import type { SelectTransition, Transition } from './transition';
 
 export interface BatchDeps {
   controller: Controller;
   publisher: Publisher;
-  /** Puts fanned-out transitions on the requests queue. */
-  enqueue: (messages: QueueMessage[]) => Promise<SendReport>;
+  /** Puts fanned-out transitions on the requests queue, giving up by `deadline` (epoch ms). */
+  enqueue: (messages: QueueMessage[], deadline?: number) => Promise<SendReport>;
   concurrency: number;
   /** Kept back from the remaining time to publish outcomes and answer. */
   reserveMs: number;
@@ -46,7 +48,10 @@ export async function processTransitionBatch(
   deps: BatchDeps,
 ): Promise<SQSBatchResponse> {
   const now = deps.now ?? Date.now;
-  const deadline = now() + context.getRemainingTimeInMillis() - deps.reserveMs;
+  const remaining = context.getRemainingTimeInMillis();
+  // Provider work stops at `deadline`; publishing may use the reserve up to `hardDeadline`.
+  const deadline = now() + remaining - deps.reserveMs;
+  const hardDeadline = now() + remaining - HARD_MARGIN_MS;
   const slots = semaphore(deps.concurrency);
 
   // Who each record waits for: the previous record with the same key, decided up front in
@@ -76,7 +81,7 @@ export async function processTransitionBatch(
       await slots.acquire();
       try {
         if (now() >= deadline) throw new NotProcessed('no time left before the function times out');
-        await handleOne(record, deadline, deps);
+        await handleOne(record, deadline, hardDeadline, deps);
       } finally {
         slots.release();
       }
@@ -95,7 +100,15 @@ export async function processTransitionBatch(
   });
 }
 
-async function handleOne(record: SQSRecord, deadline: number, deps: BatchDeps): Promise<void> {
+/** Kept back from the very end of the invocation, to answer SQS at all. */
+const HARD_MARGIN_MS = 250;
+
+async function handleOne(
+  record: SQSRecord,
+  deadline: number,
+  hardDeadline: number,
+  deps: BatchDeps,
+): Promise<void> {
   const trigger = { type: 'sqs' as const, messageId: record.messageId };
   const result = await deps.controller.handleBody(record.body, trigger, { id: record.messageId, deadline });
   if ('select' in result) {
@@ -103,17 +116,20 @@ async function handleOne(record: SQSRecord, deadline: number, deps: BatchDeps): 
       result.select as SelectTransition,
       record.messageId,
       `sqs:${record.messageId}`,
-      deadline,
+      { deadline, hardDeadline },
       deps,
     );
-    if (report.failed > 0 || report.error)
+    if (report.failed > 0 || report.error?.retryable)
       throw new Error(`fan-out incomplete: ${report.error?.message ?? `${report.failed} not enqueued`}`);
     return;
   }
   deps.onOutcome?.(result);
-  await deps.publisher.publish(result);
+  await deps.publisher.publish(result, hardDeadline);
   if (result.outcome === 'failed') throw new Error(`transition failed: ${result.error?.code ?? 'unknown'}`);
 }
+
+/** Messages handed to `enqueue` at a time by a fan-out: 25 SendMessageBatch calls in parallel. */
+const ENQUEUE_SLICE = 250;
 
 /**
  * Expand a selector into one message per job on the requests queue, and publish the fan-out's
@@ -123,7 +139,7 @@ export async function fanOut(
   t: SelectTransition,
   fallbackId: string,
   source: string,
-  deadline: number | undefined,
+  limits: { deadline?: number | undefined; hardDeadline?: number | undefined },
   deps: Pick<BatchDeps, 'controller' | 'publisher' | 'enqueue' | 'now' | 'onFanout'>,
 ): Promise<FanoutReport> {
   const now = deps.now ?? Date.now;
@@ -145,28 +161,43 @@ export async function fanOut(
     error: null,
   };
   try {
-    const x = await deps.controller.expand(t, { id: report.id, deadline });
+    const x = await deps.controller.expand(t, { id: report.id, deadline: limits.deadline });
     report.matched = x.matched;
     report.truncated = x.truncated;
-    const sent = await deps.enqueue(x.transitions.map(toRequestMessage));
-    report.enqueued = sent.sent.length;
-    report.failed = sent.failed.length;
+    // In slices: thousands of matches must not become thousands of SendMessageBatch requests
+    // built and in flight at once (their bodies and SDK state would all be alive together).
+    for (let i = 0; i < x.transitions.length; i += ENQUEUE_SLICE) {
+      const sent = await deps.enqueue(
+        x.transitions.slice(i, i + ENQUEUE_SLICE).map(toRequestMessage),
+        limits.hardDeadline,
+      );
+      report.enqueued += sent.sent.length;
+      report.failed += sent.failed.length;
+    }
   } catch (e) {
-    const err = e as { code?: string; message?: string; last?: { code: string; message: string } };
-    const src = err.last ?? err;
-    report.error = { code: src.code ?? 'InternalError', message: String(src.message ?? e).slice(0, 500) };
+    const src = e instanceof RetriesExhausted ? e.last : e;
+    const refusedForGood = src instanceof ProviderError && !src.retryable && src.kind !== 'config';
+    report.error = {
+      code: src instanceof ProviderError ? src.code : 'InternalError',
+      message: String((src as Error)?.message ?? src).slice(0, 500),
+      retryable: !refusedForGood,
+    };
   }
   report.finishedAt = new Date(now()).toISOString();
   deps.onFanout?.(report);
-  await deps.publisher.publish(report);
+  await deps.publisher.publish(report, limits.hardDeadline);
   return report;
 }
 
-/** A job transition as a requests-queue message; FIFO: one message group per job. */
-export function toRequestMessage(t: JobTransition): QueueMessage {
+/**
+ * A transition as a requests-queue message. FIFO: the transitions of one job share a message
+ * group (they apply in order); a select groups by its target.
+ */
+export function toRequestMessage(t: Transition): QueueMessage {
+  const scope = 'jobId' in t ? t.jobId : 'select';
   return {
-    body: JSON.stringify(t),
-    groupId: `${t.provider}:${t.account ?? ''}:${t.region}:${t.jobId}`.slice(0, 128),
+    body: sqsJson(t),
+    groupId: `${t.provider}:${t.account ?? ''}:${t.region}:${scope}`.slice(0, 128),
     dedupId: t.id?.replace(/[^A-Za-z0-9!-/:-@[-`{-~]/g, '_').slice(0, 128),
   };
 }

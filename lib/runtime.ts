@@ -100,9 +100,9 @@ export function createRuntime(
     publisher,
     concurrency: config.concurrency,
     reserveMs: config.reserveMs,
-    enqueue: (messages) => {
+    enqueue: (messages, deadline) => {
       if (!config.requestsQueueUrl) throw new Error('REQUESTS_QUEUE_URL is not set (needed to fan out)');
-      return sendAll(sqs, config.requestsQueueUrl, messages);
+      return sendAll(sqs, config.requestsQueueUrl, messages, { deadline });
     },
     onOutcome: observer.outcome,
     onFanout: observer.fanout,

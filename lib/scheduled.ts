@@ -46,7 +46,9 @@ export async function fireSchedule(
     event.fireTime && !Number.isNaN(Date.parse(event.fireTime)) ? Date.parse(event.fireTime) : now();
   const fireTime = new Date(Math.floor(fired / 1000) * 1000).toISOString().replace('.000Z', 'Z');
   const base = `${event.schedule}/${fireTime}`;
-  const deadline = now() + context.getRemainingTimeInMillis() - deps.reserveMs;
+  const remaining = context.getRemainingTimeInMillis();
+  const deadline = now() + remaining - deps.reserveMs;
+  const hardDeadline = now() + remaining - 250;
   const trigger = { type: 'schedule' as const, schedule: event.schedule, fireTime };
   const result: ScheduleResult = {
     schedule: event.schedule,
@@ -70,25 +72,26 @@ export async function fireSchedule(
         new Date(now()).toISOString(),
       );
       deps.onOutcome?.(o);
-      await deps.publisher.publish(o);
+      await deps.publisher.publish(o, hardDeadline);
       result.invalid++;
     } else if ('select' in parsed.value) {
       const r = await fanOut(
         parsed.value,
         parsed.value.id ?? base,
         `schedule:${event.schedule}`,
-        deadline,
+        { deadline, hardDeadline },
         deps,
       );
       result.fanouts.push(r);
       result.enqueued += r.enqueued;
-      result.failed += r.failed + (r.error ? 1 : 0);
+      // A refusal for good (TargetNotAllowed, Expired) is reported, not retried by the scheduler.
+      result.failed += r.failed + (r.error?.retryable ? 1 : 0);
     } else {
       fixed.push({ ...parsed.value, id: derivedId(parsed.value.id ?? base, parsed.value.jobId) });
     }
   }
   if (fixed.length > 0) {
-    const sent = await deps.enqueue(fixed.map(toRequestMessage));
+    const sent = await deps.enqueue(fixed.map(toRequestMessage), hardDeadline);
     result.enqueued += sent.sent.length;
     result.failed += sent.failed.length;
   }

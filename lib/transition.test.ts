@@ -136,6 +136,8 @@ const INVALID: [string, unknown, string, string][] = [
   ['neither jobId nor select', cosNoJob, 'jobId', 'exactly one of jobId or select'],
   ['jobId empty', { ...cos, jobId: '' }, 'jobId', '1–64 bytes'],
   ['jobId 65 bytes', { ...cos, jobId: 'a'.repeat(65) }, 'jobId', '1–64 bytes'],
+  ['jobId ..', { ...cos, jobId: '..' }, 'jobId', 'not . or ..'],
+  ['jobId .', { ...oss, jobId: '.' }, 'jobId', 'not . or ..'],
   ['jobId with CRLF', { ...cos, jobId: 'abc\r\nHost: evil' }, 'jobId', 'visible ASCII'],
   ['jobId with a space', { ...oss, jobId: 'a b' }, 'jobId', 'visible ASCII'],
   ['jobId CJK', { ...cos, jobId: '任务' }, 'jobId', 'visible ASCII'],
@@ -187,6 +189,17 @@ describe('parseTransition refuses, naming the field and the rule', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.message).toContain(`unknown field "${key}"`);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('a huge or control-laden unknown key is named cut and escaped, never echoed whole', () => {
+    const key = `x\r\n${'k'.repeat(200_000)}`;
+    const r = parseTransition({ ...cos, [key]: 1 });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.field.length).toBeLessThanOrEqual(80);
+    expect(r.error.field).not.toMatch(/[\r\n]/);
+    expect(r.error.message.length).toBeLessThan(200);
+    expect(r.error.message).not.toMatch(/[\r\n]/);
   });
 
   it('not JSON', () => {

@@ -155,16 +155,29 @@ const messageSchema = v.strictObject(
   objectMessage,
 );
 
+/**
+ * A field name as it may be shown: an unknown key comes from the message itself and could be
+ * huge or hold control characters, so it is cut to 64 characters and escaped.
+ */
+function safeName(name: string): string {
+  const cut = name.length > 64 ? `${name.slice(0, 64)}…` : name;
+  return wellFormed(cut) && noControl(cut) ? cut : JSON.stringify(cut.toWellFormed()).slice(1, -1);
+}
+
 /** strictObject reports both unknown keys (expected "never") and missing required keys. */
 function objectMessage(issue: v.BaseIssue<unknown>): string {
   if (issue.expected !== 'never') return 'is required';
   const key = issue.path?.at(-1)?.key;
-  return `unknown field ${JSON.stringify(String(key ?? issue.input).slice(0, 40))}`;
+  return `unknown field ${JSON.stringify(
+    String(key ?? issue.input)
+      .slice(0, 40)
+      .toWellFormed(),
+  )}`;
 }
 
 function issueToField(issue: v.BaseIssue<unknown>, prefix = ''): InvalidField {
   const path = v.getDotPath(issue);
-  const field = prefix + (path ?? '') || '(message)';
+  const field = safeName(prefix + (path ?? '')) || '(message)';
   // Unknown keys: valibot reports them at the key's own path; say so plainly.
   return { field, message: `${field}: ${issue.message}` };
 }

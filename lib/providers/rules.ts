@@ -15,19 +15,21 @@ export interface ProviderRules {
 
 // Visible ASCII only: ids go into paths and query strings (percent-encoded) and never carry
 // whitespace or control characters in practice, so refusing them closes header/URL injection.
-const OPAQUE_ID = /^[\x21-\x7e]{1,64}$/;
+// `.` and `..` are refused too: percent-encoding leaves dots alone, and as a path segment they
+// would be resolved away (`/jobs/../status` is `/status`).
+const OPAQUE_ID = /^(?!\.\.?$)[\x21-\x7e]{1,64}$/;
 
 export const RULES: Record<ProviderName, ProviderRules> = {
   cos: {
     account: { required: true, pattern: /^[0-9]{1,64}$/, rule: 'the UIN: 1–64 digits' },
     appId: { required: true },
-    jobId: { pattern: OPAQUE_ID, rule: '1–64 bytes of visible ASCII' },
+    jobId: { pattern: OPAQUE_ID, rule: '1–64 bytes of visible ASCII, not . or ..' },
     defaultEndpoint: 'https://{account}.cos-control.{region}.myqcloud.com',
   },
   oss: {
     account: { required: false, pattern: /^[0-9]{1,64}$/, rule: '1–64 digits' },
     appId: { required: false },
-    jobId: { pattern: OPAQUE_ID, rule: '1–64 bytes of visible ASCII' },
+    jobId: { pattern: OPAQUE_ID, rule: '1–64 bytes of visible ASCII, not . or ..' },
     defaultEndpoint: 'https://oss-{region}.aliyuncs.com',
   },
   s3: {

@@ -1,23 +1,67 @@
 /**
  * The embedded SQS-compatible queue for `jobctl run` and the integration tests: fauxqs, bound to
  * 127.0.0.1 only (its own starter listens on every interface), spoken to over the real SQS wire.
+ * With a data directory its state survives the process (see ./persist).
  */
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { buildApp } from 'fauxqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { type BuildAppOptions, buildApp } from 'fauxqs';
+import { openQueuePersistence, type PersistenceOptions, type RestoreReport } from './persist';
 
 export interface EmbeddedQueue {
   endpoint: string;
   port: number;
+  /** With a data directory: what was found there at start. */
+  restored?: RestoreReport | undefined;
   stop(): Promise<void>;
 }
 
 export async function startEmbeddedQueue(
-  opts: { port?: number; region?: string; dataDir?: string | undefined } = {},
+  opts: {
+    port?: number;
+    region?: string;
+    /** Keep queues and messages in `<dataDir>/queue.jsonl` across restarts (even kill -9). */
+    dataDir?: string | undefined;
+    persistence?: PersistenceOptions;
+  } = {},
 ): Promise<EmbeddedQueue> {
-  const app = buildApp({ logger: false, defaultRegion: opts.region ?? 'us-east-1' });
-  const address = await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
+  const persistence = opts.dataDir ? await openQueuePersistence(opts.dataDir, opts.persistence) : undefined;
+  // buildApp makes its own SNS and S3 stores when only the SQS one is given.
+  const stores = persistence
+    ? ({ sqsStore: persistence.store } as unknown as BuildAppOptions['stores'])
+    : undefined;
+  const app = buildApp({
+    logger: false,
+    defaultRegion: opts.region ?? 'us-east-1',
+    ...(stores ? { stores } : {}),
+  });
+  let address: string;
+  try {
+    address = await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
+  } catch (e) {
+    persistence?.close();
+    throw e;
+  }
   const port = Number(new URL(address).port);
-  return { endpoint: `http://127.0.0.1:${port}`, port, stop: () => app.close() };
+  persistence?.attach(port);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    restored: persistence?.restored,
+    async stop() {
+      persistence?.stopReceiving();
+      try {
+        await app.close();
+      } finally {
+        persistence?.close();
+      }
+    },
+  };
 }
 
 export interface QueueSet {
@@ -34,34 +78,50 @@ export interface QueueSetOptions {
   visibilityTimeoutSeconds?: number;
 }
 
-/** The queues serverless.yml declares: requests (with its DLQ and redrive policy) and results. */
+/**
+ * The queues serverless.yml declares: requests (with its DLQ and redrive policy) and results.
+ * Queues that already exist (kept in a data directory) are brought to these settings.
+ */
 export async function createQueueSet(sqs: SQSClient, o: QueueSetOptions): Promise<QueueSet> {
   const suffix = o.fifo ? '.fifo' : '';
   const fifoAttrs: Record<string, string> = o.fifo
     ? { FifoQueue: 'true', ContentBasedDeduplication: 'false' }
     : {};
-  const dlq = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: `${o.prefix}-requests-dlq${suffix}`,
-      Attributes: { ...fifoAttrs, MessageRetentionPeriod: '1209600' },
-    }),
-  );
+  const dlqUrl = await ensureQueue(sqs, `${o.prefix}-requests-dlq${suffix}`, {
+    ...fifoAttrs,
+    MessageRetentionPeriod: '1209600',
+  });
   const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }))
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes!.QueueArn!;
-  const requests = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: `${o.prefix}-requests${suffix}`,
-      Attributes: {
-        ...fifoAttrs,
-        VisibilityTimeout: String(o.visibilityTimeoutSeconds ?? 180),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: dlqArn,
-          maxReceiveCount: o.maxReceiveCount ?? 5,
-        }),
-      },
-    }),
-  );
-  const results = await sqs.send(new CreateQueueCommand({ QueueName: `${o.prefix}-results` }));
-  return { requestsQueueUrl: requests.QueueUrl!, resultsQueueUrl: results.QueueUrl!, dlqUrl: dlq.QueueUrl! };
+  const requestsQueueUrl = await ensureQueue(sqs, `${o.prefix}-requests${suffix}`, {
+    ...fifoAttrs,
+    VisibilityTimeout: String(o.visibilityTimeoutSeconds ?? 180),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: o.maxReceiveCount ?? 5 }),
+  });
+  const resultsQueueUrl = await ensureQueue(sqs, `${o.prefix}-results`, {});
+  return { requestsQueueUrl, resultsQueueUrl, dlqUrl };
+}
+
+/**
+ * CreateQueue; when the queue exists with other settings (a restart on the same data directory
+ * with another --visibility-timeout-s), SQS refuses with QueueNameExists: update it instead, as
+ * a redeploy would, keeping its messages.
+ */
+async function ensureQueue(
+  sqs: SQSClient,
+  name: string,
+  attributes: Record<string, string>,
+): Promise<string> {
+  try {
+    return (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl!;
+  } catch (e) {
+    // The SDK names it after the awsQueryCompatible header: AWS.SimpleQueueService.QueueNameExists.
+    if (!/QueueNameExists$/.test((e as { name?: string }).name ?? '')) throw e;
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+    // FifoQueue cannot change, and the name already fixes it.
+    const { FifoQueue: _, ...settable } = attributes;
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: settable }));
+    return QueueUrl!;
+  }
 }

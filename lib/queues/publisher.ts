@@ -5,7 +5,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Outcome } from '../outcome';
-import { type QueueMessage, sendAll } from './sqs';
+import { type QueueMessage, sendAll, sqsJson } from './sqs';
 
 /** A fan-out's own report (a schedule firing, a `select` message): not an outcome of a transition. */
 export interface FanoutReport {
@@ -23,7 +23,12 @@ export interface FanoutReport {
   truncated: boolean;
   startedAt: string;
   finishedAt: string;
-  error: { code: string; message: string } | null;
+  /**
+   * Why the selector could not be expanded. `retryable`: transient trouble or missing
+   * configuration, worth another delivery; otherwise a refusal for good (TargetNotAllowed,
+   * Expired, AccessDenied) that no repeat can change.
+   */
+  error: { code: string; message: string; retryable: boolean } | null;
 }
 
 export type ResultRecord = Outcome | FanoutReport;
@@ -41,15 +46,18 @@ export class PublishError extends Error {
 }
 
 export interface Publisher {
-  /** Resolves once the record is on the results queue; rejects with PublishError otherwise. */
-  publish(r: ResultRecord): Promise<void>;
+  /**
+   * Resolves once the record is on the results queue; rejects with PublishError otherwise,
+   * at the latest by `deadline` (epoch ms).
+   */
+  publish(r: ResultRecord, deadline?: number): Promise<void>;
 }
 
 export function toResultMessage(r: ResultRecord): QueueMessage {
   const attributes: Record<string, string> = isFanout(r)
     ? { type: 'fanout', provider: r.provider }
     : { type: 'outcome', outcome: r.outcome, ...(r.provider ? { provider: r.provider } : {}) };
-  return { body: JSON.stringify(r), attributes, groupId: r.id.slice(0, 128) };
+  return { body: sqsJson(r), attributes, groupId: r.id.slice(0, 128) };
 }
 
 export function createPublisher(
@@ -58,7 +66,7 @@ export function createPublisher(
   opts: { lingerMs?: number; attempts?: number } = {},
 ): Publisher {
   const linger = opts.lingerMs ?? 2;
-  let buffer: { msg: QueueMessage; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let buffer: { msg: QueueMessage; deadline: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   let timer: NodeJS.Timeout | undefined;
 
   const flush = async () => {
@@ -71,7 +79,7 @@ export function createPublisher(
       sqs,
       queueUrl,
       batch.map((b) => b.msg),
-      { attempts: opts.attempts },
+      { attempts: opts.attempts, deadline: Math.min(...batch.map((b) => b.deadline)) },
     );
     for (const i of report.sent) batch[i]!.resolve();
     for (const f of report.failed)
@@ -79,9 +87,9 @@ export function createPublisher(
   };
 
   return {
-    publish(r) {
+    publish(r, deadline = Number.POSITIVE_INFINITY) {
       return new Promise<void>((resolve, reject) => {
-        buffer.push({ msg: toResultMessage(r), resolve, reject });
+        buffer.push({ msg: toResultMessage(r), deadline, resolve, reject });
         if (buffer.length >= 10) void flush();
         else timer ??= setTimeout(() => void flush(), linger);
       });

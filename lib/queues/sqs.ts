@@ -46,6 +46,20 @@ export function envCredentials(env: NodeJS.ProcessEnv) {
   };
 }
 
+/**
+ * JSON for an SQS message body. SQS accepts only #x9, #xA, #xD, #x20–#xD7FF, #xE000–#xFFFD and
+ * #x10000–#x10FFFF, and JSON.stringify leaves U+FFFE/U+FFFF (and, for emulators that refuse them,
+ * astral characters) as they are; escaping every code unit outside the BMP's safe range as \uXXXX
+ * keeps the same JSON value in a body any SQS accepts. Outside strings JSON is plain ASCII, so
+ * only string contents are touched.
+ */
+export function sqsJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[^\t\n\r\x20-\ud7ff\ue000-\ufffd]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 export interface QueueMessage {
   body: string;
   attributes?: Record<string, string>;
@@ -63,6 +77,16 @@ export interface SendReport {
 
 export const isFifo = (queueUrl: string) => queueUrl.endsWith('.fifo');
 
+export interface SendOptions {
+  /** Tries per entry (default 4). */
+  attempts?: number | undefined;
+  baseDelayMs?: number | undefined;
+  /** Each SendMessageBatch call is abandoned after this long (default 5 s). */
+  callTimeoutMs?: number | undefined;
+  /** Absolute time (epoch ms) after which nothing more is tried; what is unsent is reported failed. */
+  deadline?: number | undefined;
+}
+
 const BATCH = 10;
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -75,9 +99,11 @@ export async function sendAll(
   sqs: SQSClient,
   queueUrl: string,
   messages: readonly QueueMessage[],
-  opts: { attempts?: number; baseDelayMs?: number } = {},
+  opts: SendOptions = {},
 ): Promise<SendReport> {
   const attempts = opts.attempts ?? 4;
+  const callTimeoutMs = opts.callTimeoutMs ?? 5_000;
+  const deadline = opts.deadline ?? Number.POSITIVE_INFINITY;
   const fifo = isFifo(queueUrl);
   const report: SendReport = { sent: [], failed: [] };
   let pending = messages
@@ -91,6 +117,10 @@ export async function sendAll(
 
   for (let attempt = 1; attempt <= attempts && pending.length > 0; attempt++) {
     if (attempt > 1) await sleep((opts.baseDelayMs ?? 50) * 2 ** (attempt - 2) * (0.5 + Math.random() / 2));
+    // A queue that accepts connections and never answers must not hold the caller past its deadline.
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    const timeout = Math.min(callTimeoutMs, left);
     const chunks: number[][] = [];
     for (let i = 0; i < pending.length; i += BATCH) chunks.push(pending.slice(i, i + BATCH));
     const retry: number[] = [];
@@ -100,7 +130,9 @@ export async function sendAll(
           toEntry(messages[index]!, index, fifo),
         );
         try {
-          const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+          const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }), {
+            abortSignal: AbortSignal.timeout(timeout),
+          });
           for (const ok of out.Successful ?? []) report.sent.push(Number(ok.Id));
           for (const f of out.Failed ?? []) {
             const index = Number(f.Id);

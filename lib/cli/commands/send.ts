@@ -4,9 +4,8 @@
  * turning into an `invalid` outcome minutes later. A file with one bad line sends nothing.
  */
 import { toRequestMessage } from '../../batch';
-import type { QueueMessage } from '../../queues/sqs';
 import { createSqsClient, sendAll } from '../../queues/sqs';
-import { isSelect, parseTransitionBody, type Transition, toMessage } from '../../transition';
+import { parseTransitionBody, type Transition, toMessage } from '../../transition';
 import { type Command, type Io, parseOptions, readInput, UsageError, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
 import {
@@ -160,7 +159,7 @@ async function run(argv: string[], io: Io): Promise<number> {
       const report = await sendAll(
         sqs,
         queueUrl,
-        chunk.map(({ t }) => queueMessage(t)),
+        chunk.map(({ t }) => toRequestMessage(t)),
       );
       enqueued += report.sent.length;
       for (const f of report.failed)
@@ -213,14 +212,4 @@ function fromFlags(v: Values): Record<string, unknown> {
   }
   if (v['not-after'] !== undefined) m.notAfter = v['not-after'];
   return m;
-}
-
-/** On a FIFO queue, transitions of one job share a message group (they apply in order); a select groups by target. */
-function queueMessage(t: Transition): QueueMessage {
-  if (!isSelect(t)) return toRequestMessage(t);
-  return {
-    body: JSON.stringify(toMessage(t)),
-    groupId: `${t.provider}:${t.account ?? ''}:${t.region}:select`.slice(0, 128),
-    dedupId: t.id?.replace(/[^A-Za-z0-9!-/:-@[-`{-~]/g, '_').slice(0, 128),
-  };
 }
