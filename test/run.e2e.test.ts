@@ -36,8 +36,7 @@ async function startRun(args: string[]): Promise<Record<string, string>> {
     child.on('exit', (code) => reject(new Error(`jobctl run exited ${code} before ready: ${stderr}`)));
     child.stdout!.on('data', (d) => {
       buf += d;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);

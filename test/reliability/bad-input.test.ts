@@ -23,7 +23,6 @@ import {
   size,
   startReliabilityStack,
   TARGETS,
-  unpublishable,
 } from './support';
 
 const PROVIDERS: ProviderName[] = ['cos', 'oss', 's3'];

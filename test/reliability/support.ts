@@ -77,13 +77,6 @@ export function installRuntime(
   return runtime;
 }
 
-/**
- * Text an outcome cannot carry today: U+FFFE/U+FFFF, and astral characters for the embedded queue
- * (see the publisher bug pinned in bad-input.test.ts). Generators keep such values out of messages
- * whose outcome would echo them, so that the properties test everything else.
- */
-export const unpublishable = (s: string) => /[\ufffe\uffff]|[\ud800-\udbff][\udc00-\udfff]/.test(s);
-
 export const outcomesOf = (records: ResultRecord[]): Outcome[] =>
   records.filter((r): r is Outcome => !isFanout(r));
 

@@ -5,7 +5,7 @@
  */
 import { toRequestMessage } from '../../batch';
 import { createSqsClient, sendAll } from '../../queues/sqs';
-import { parseTransitionBody, type Transition, toMessage } from '../../transition';
+import { parseTransitionBody, type Transition } from '../../transition';
 import { type Command, type Io, parseOptions, readInput, UsageError, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
 import {
