@@ -94,8 +94,6 @@ export function createController(opts: ControllerOptions): Controller {
       account: t.account ?? null,
       jobId: t.jobId,
       action: t.action,
-      trigger,
-      startedAt,
     };
     const finish = (
       outcome: OutcomeKind,
@@ -105,15 +103,20 @@ export function createController(opts: ControllerOptions): Controller {
         error?: OutcomeError | null;
         attempts?: number;
       },
-    ): Outcome => ({
-      ...base,
-      outcome,
-      status: fields.status ?? null,
-      priority: fields.priority ?? null,
-      error: fields.error ?? null,
-      attempts: fields.attempts ?? 0,
-      finishedAt: iso(),
-    });
+    ): Outcome => {
+      // The contract's field order, so that outcome lines read the same everywhere.
+      return {
+        ...base,
+        outcome,
+        status: fields.status ?? null,
+        priority: fields.priority ?? null,
+        error: fields.error ?? null,
+        attempts: fields.attempts ?? 0,
+        trigger,
+        startedAt,
+        finishedAt: iso(),
+      };
+    };
 
     if (t.notAfter !== undefined && env.now() > Date.parse(t.notAfter))
       return finish('expired', {
