@@ -128,8 +128,8 @@ async function handleOne(
   if (result.outcome === 'failed') throw new Error(`transition failed: ${result.error?.code ?? 'unknown'}`);
 }
 
-/** Messages handed to `enqueue` at a time by a fan-out: 25 SendMessageBatch calls in parallel. */
-const ENQUEUE_SLICE = 250;
+/** Messages handed to `enqueue` at a time by a fan-out: ten SendMessageBatch calls in parallel. */
+const ENQUEUE_SLICE = 100;
 
 /**
  * Expand a selector into one message per job on the requests queue, and publish the fan-out's

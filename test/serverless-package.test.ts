@@ -5,9 +5,10 @@
  * allowlist parameter must fail.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSchedules } from '../lib/schedules/serverless';
@@ -291,20 +292,51 @@ describe('the function packages', () => {
   });
 
   it.each(Object.keys(FUNCTIONS))(
-    '%s.zip holds one CommonJS bundle that loads and exports the handler',
+    '%s.zip holds an ES module that loads in plain Node and exports the handler',
     async (name) => {
       const files = readZip(await readFile(join(dir, 'package', `${name}.zip`)));
-      expect(Object.keys(files).sort()).toEqual([`functions/${name}.cjs`, `functions/${name}.cjs.map`]);
-      const out = join(dir, `${name}.cjs`);
-      await writeFile(out, files[`functions/${name}.cjs`] as Buffer);
-      // Plain Node, the way Lambda's runtime loads a .cjs handler, with no node_modules in reach.
-      const probe = `console.log(typeof require(${JSON.stringify(out)}).handler)`;
+      expect(JSON.parse(String(files['functions/package.json']))).toEqual({ type: 'module' });
+      const root = join(dir, `unzipped-${name}`);
+      for (const [file, bytes] of Object.entries(files)) {
+        await mkdir(dirname(join(root, file)), { recursive: true });
+        await writeFile(join(root, file), bytes as Buffer);
+      }
+      // Plain Node, as Lambda's runtime imports an ES module handler, with no node_modules in reach.
+      const entry = pathToFileURL(join(root, 'functions', `${name}.js`)).href;
+      const probe = `import(${JSON.stringify(entry)}).then((m) => console.log(typeof m.handler))`;
       const loaded = await new Promise<string>((resolve, reject) =>
-        execFile(process.execPath, ['-e', probe], { cwd: dir }, (e, stdout, stderr) =>
+        execFile(process.execPath, ['-e', probe], { cwd: root }, (e, stdout, stderr) =>
           e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout.trim()),
         ),
       );
       expect(loaded).toBe('function');
+    },
+  );
+
+  it.each(Object.keys(FUNCTIONS))(
+    '%s: what only some paths need (Tencent STS, SSM) is shipped but not in the cold-start import graph',
+    async (name) => {
+      const files = readZip(await readFile(join(dir, 'package', `${name}.zip`)));
+      const text = (f: string) => String(files[`functions/${f}`] ?? '');
+      // The files a cold start reads: the entry and, transitively, its static imports.
+      const staticGraph = new Set<string>();
+      const visit = (f: string) => {
+        if (staticGraph.has(f)) return;
+        staticGraph.add(f);
+        for (const m of text(f).matchAll(
+          /(?:^|[;}])\s*import\s*(?:[\w${}\s,*]+from\s*)?["']\.\/([\w.-]+\.js)["']/g,
+        ))
+          visit(m[1]!);
+      };
+      visit(`${name}.js`);
+      const lazy = (marker: string) =>
+        Object.keys(files).filter((f) => f.endsWith('.js') && String(files[f]).includes(marker));
+      for (const marker of ['sts.tencentcloudapi.com', 'AmazonSSM']) {
+        const holders = lazy(marker);
+        expect(holders.length, `${marker} is shipped`).toBeGreaterThan(0);
+        for (const f of holders)
+          expect(staticGraph.has(f.replace('functions/', '')), `${f} is lazy`).toBe(false);
+      }
     },
   );
 });

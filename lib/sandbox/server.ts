@@ -321,10 +321,18 @@ function guessProvider(headers: Record<string, string>): ProviderName {
   return 'cos';
 }
 
-/** Request ids shaped roughly like each provider's, so log-reading code sees familiar values. */
+/**
+ * Request ids shaped roughly like each provider's, so log-reading code sees familiar values: a
+ * random per-process prefix and a counter, unique without drawing random bytes on every request
+ * (which cost the sandbox a measurable share of each call in the benchmarks).
+ */
+const ID_PREFIX = randomBytes(6);
+let idCounter = 0;
 function newRequestId(provider: ProviderName): string {
-  const bytes = randomBytes(provider === 'cos' ? 18 : 12);
-  return provider === 'cos' ? bytes.toString('base64url') : bytes.toString('hex').toUpperCase();
+  const n = (++idCounter).toString(16).padStart(12, '0');
+  return provider === 'cos'
+    ? `${ID_PREFIX.toString('base64url')}${Buffer.from(n, 'hex').toString('base64url')}`
+    : `${ID_PREFIX.toString('hex')}${n}`.toUpperCase();
 }
 
 function errorBody(

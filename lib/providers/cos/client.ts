@@ -9,7 +9,7 @@
  * await cos.updateStatus(target, '53dc6228-c50b-46f7-8ad7-65e7159f1aae', 'Ready', 'off-peak window opened');
  */
 import { ProviderError } from '../errors';
-import { type HttpRequest, type HttpResponse, type SendOptions, send } from '../http';
+import { type HttpRequest, type HttpResponse, type HttpTarget, type SendOptions, send } from '../http';
 import { APPID_PATTERN, fillEndpoint, RULES } from '../rules';
 import type { CallOptions, CredentialSource, JobControl, JobPage, Target } from '../types';
 import { cosAuthorization } from './sign';
@@ -40,6 +40,10 @@ interface Origin {
   base: string;
   /** Exactly the Host header node sends: the port only when it is not the scheme's default. */
   host: string;
+  /** The same origin split for the transport, so no call parses a URL. */
+  protocol: HttpTarget['protocol'];
+  hostname: string;
+  port: number | undefined;
 }
 
 // A controller talks to a handful of (region, account) pairs; the bound only guards against a
@@ -96,7 +100,13 @@ export function createCosControl(opts: CosControlOptions): JobControl {
       } catch (e) {
         throw invalidTarget(e instanceof Error ? e.message : 'the target does not make a COS endpoint');
       }
-      origin = { base: url.origin, host: url.host };
+      origin = {
+        base: url.origin,
+        host: url.host,
+        protocol: url.protocol as HttpTarget['protocol'],
+        hostname: url.hostname,
+        port: url.port === '' ? undefined : Number(url.port),
+      };
       if (origins.size >= MAX_CACHED_ORIGINS) origins.clear();
       origins.set(key, origin);
     }
@@ -123,8 +133,14 @@ export function createCosControl(opts: CosControlOptions): JobControl {
       // see a signature that starts in the future.
       { now: Math.floor(now() / 1000) - 1 },
     );
+    const path = op.path + queryString(op.query);
     const res = await transport(
-      { method: op.method, url: origin.base + op.path + queryString(op.query), headers },
+      {
+        method: op.method,
+        url: origin.base + path,
+        target: { protocol: origin.protocol, hostname: origin.hostname, port: origin.port, path },
+        headers,
+      },
       { timeoutMs: callOpts?.timeoutMs ?? opts.timeoutMs, signal: callOpts?.signal },
     );
     if (res.status >= 200 && res.status < 300) return decode(res.body, requestIdOf(res.headers));

@@ -40,9 +40,15 @@ export const DEFAULT_EXPIRES_IN = 900;
 const RFC3986_EXTRA = /[!'()*]/g;
 const percentOf = (c: string): string => '%' + c.charCodeAt(0).toString(16).toUpperCase();
 
+const UNRESERVED = /^[A-Za-z0-9_.~-]*$/;
+const HAS_EXTRA = /[!'()*]/;
+
 /** RFC 3986 percent-encoding: `encodeURIComponent` leaves `!'()*` alone, COS (and RFC 3986) do not. */
 export function rfc3986(s: string): string {
-  return encodeURIComponent(s).replace(RFC3986_EXTRA, percentOf);
+  // Most values (statuses, ids, digits, header names) need no encoding at all.
+  if (UNRESERVED.test(s)) return s;
+  const e = encodeURIComponent(s);
+  return HAS_EXTRA.test(e) ? e.replace(RFC3986_EXTRA, percentOf) : e;
 }
 
 // The headers COS lets a signature cover besides `x-cos-*` (the list cos-nodejs-sdk-v5 signs).
@@ -103,14 +109,38 @@ function hmacHex(key: string, data: string): string {
 }
 
 // SignKey depends only on the secret and the key time, which changes once a second: a client
-// signing many calls per second reuses it.
-let lastSignKey = { secretKey: '', keyTime: '', value: '' };
-function signKeyFor(secretKey: string, keyTime: string): string {
+// signing many calls per second reuses it, with its HMAC pads, so that each signature costs two
+// one-shot hashes rather than a new Hmac object.
+interface SignKey {
+  secretKey: string;
+  keyTime: string;
+  /** HMAC-SHA1(secretKey, keyTime) in hex: 40 ASCII characters, shorter than SHA-1's 64-byte block. */
+  value: string;
+  /** The key XOR ipad / opad (RFC 2104), as strings: ASCII, since the key is hex. */
+  inner: string;
+  outer: string;
+}
+let lastSignKey: SignKey | undefined;
+function signKeyFor(secretKey: string, keyTime: string): SignKey {
   const last = lastSignKey;
-  if (last.secretKey === secretKey && last.keyTime === keyTime) return last.value;
+  if (last !== undefined && last.secretKey === secretKey && last.keyTime === keyTime) return last;
   const value = hmacHex(secretKey, keyTime);
-  lastSignKey = { secretKey, keyTime, value };
-  return value;
+  let inner = '';
+  let outer = '';
+  for (let i = 0; i < 64; i++) {
+    const b = i < value.length ? value.charCodeAt(i) : 0;
+    inner += String.fromCharCode(b ^ 0x36);
+    outer += String.fromCharCode(b ^ 0x5c);
+  }
+  lastSignKey = { secretKey, keyTime, value, inner, outer };
+  return lastSignKey;
+}
+
+/** HMAC-SHA1 under a sign key, hex; `data` must be ASCII (a StringToSign always is). */
+function hmacWithKey(key: SignKey, data: string): string {
+  // Pad and data are ASCII, so hashing the string (as UTF-8) hashes exactly these bytes.
+  const inner = hash('sha1', key.inner + data, 'binary');
+  return hash('sha1', Buffer.from(key.outer + inner, 'latin1'), 'hex');
 }
 
 function signature(
@@ -126,7 +156,7 @@ function signature(
     method.toLowerCase() + '\n' + pathname + '\n' + params.pairs + '\n' + headers.pairs + '\n';
   const digest = hash('sha1', httpString, 'hex');
   const stringToSign = 'sha1\n' + signTime + '\n' + digest + '\n';
-  return hmacHex(signKeyFor(secretKey, keyTime), stringToSign);
+  return hmacWithKey(signKeyFor(secretKey, keyTime), stringToSign);
 }
 
 /**

@@ -7,6 +7,7 @@
 import { STATUS_CODES } from 'node:http';
 import { type X2jOptions, XMLParser } from 'fast-xml-parser';
 import { type ErrorKind, errorKind, kindForStatus, ProviderError } from '../errors';
+import { readFlatXml } from '../flat-xml';
 import type { Job, JobPage, JobStatus, PriorityResult, RequestedJobStatus, StatusResult } from '../types';
 import { rfc3986 } from './sign';
 
@@ -68,6 +69,11 @@ const jobParser = new XMLParser({
 type Element = Record<string, unknown>;
 
 function parseXml(body: string, p: XMLParser = parser): Element | undefined {
+  // The small answers (Update*Result, Error) are flat: read without the general parser.
+  if (p === parser) {
+    const flat = readFlatXml(body);
+    if (flat !== undefined) return flat;
+  }
   try {
     const doc: unknown = p.parse(body);
     return typeof doc === 'object' && doc !== null ? (doc as Element) : undefined;

@@ -9,7 +9,7 @@
  * await oss.updateStatus({ provider: 'oss', region: 'cn-hangzhou' }, jobId, 'Ready', 'window open');
  */
 import { ProviderError } from '../errors';
-import { send } from '../http';
+import { type HttpRequest, type HttpResponse, type HttpTarget, type SendOptions, send } from '../http';
 import { fillEndpoint, RULES } from '../rules';
 import type { CallOptions, CredentialSource, JobControl, Target } from '../types';
 import { ossAuthorization, ossDate, UNSIGNED_PAYLOAD } from './sign';
@@ -35,6 +35,8 @@ export interface OssControlOptions {
   timeoutMs?: number | undefined;
   /** Clock for `x-oss-date`, in epoch ms; tests pin it. */
   now?: (() => number) | undefined;
+  /** Replaces the HTTP transport (a test, a benchmark capturing the bytes); `send` from `http.ts` by default. */
+  transport?: ((req: HttpRequest, opts: SendOptions) => Promise<HttpResponse>) | undefined;
 }
 
 interface Endpoint {
@@ -42,6 +44,10 @@ interface Endpoint {
   origin: string;
   /** The Host header exactly as node would send it: hostname, and the port unless default. */
   host: string;
+  /** The same origin split for the transport, so no call parses a URL. */
+  protocol: HttpTarget['protocol'];
+  hostname: string;
+  port: number | undefined;
 }
 
 // Signing `host` binds the signature to the endpoint it was meant for.
@@ -50,6 +56,7 @@ const SIGNED_EXTRA = ['host'];
 export function createOssControl(opts: OssControlOptions): JobControl {
   const template = opts.endpoint ?? RULES.oss.defaultEndpoint;
   const now = opts.now ?? Date.now;
+  const transport = opts.transport ?? send;
   const endpoints = new Map<string, Endpoint>();
 
   function endpointFor(target: Target): Endpoint {
@@ -72,7 +79,13 @@ export function createOssControl(opts: OssControlOptions): JobControl {
           code: 'InvalidEndpoint',
           message: `the OSS endpoint ${url.origin} must have no path or query`,
         });
-      ep = { origin: url.origin, host: url.host };
+      ep = {
+        origin: url.origin,
+        host: url.host,
+        protocol: url.protocol as HttpTarget['protocol'],
+        hostname: url.hostname,
+        port: url.port === '' ? undefined : Number(url.port),
+      };
       endpoints.set(cacheKey, ep);
     }
     return ep;
@@ -93,8 +106,14 @@ export function createOssControl(opts: OssControlOptions): JobControl {
       { accessKeyId: creds.accessKeyId, accessKeySecret: creds.secretAccessKey },
       { region: target.region, date, additionalHeaders: SIGNED_EXTRA },
     );
-    const res = await send(
-      { method: op.method, url: `${ep.origin}/?${encodeQuery(op.query)}`, headers },
+    const path = `/?${encodeQuery(op.query)}`;
+    const res = await transport(
+      {
+        method: op.method,
+        url: ep.origin + path,
+        target: { protocol: ep.protocol, hostname: ep.hostname, port: ep.port, path },
+        headers,
+      },
       { timeoutMs: callOpts?.timeoutMs ?? opts.timeoutMs, signal: callOpts?.signal },
     );
     if (res.status < 200 || res.status > 299) throw decodeError(res.status, res.headers, res.body);

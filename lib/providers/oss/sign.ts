@@ -4,7 +4,7 @@
  * sides cannot drift apart. Pure apart from a one-entry cache of the derived signing key (the
  * key only changes with the day, the region or the secret, and deriving it costs four HMACs).
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { REGION_PATTERN } from '../rules';
 
 export interface OssSignable {
@@ -49,14 +49,26 @@ const SUB_DELIMS = /[!'()*]/g;
 const hexEscape = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
 
 /** Percent-encode as OSS V4 does (RFC 3986): everything but `A-Za-z0-9-_.~`. */
+const UNRESERVED = /^[A-Za-z0-9_.~-]*$/;
+const HAS_SUB_DELIM = /[!'()*]/;
+
 export function ossEncode(s: string): string {
-  return encodeURIComponent(s).replace(SUB_DELIMS, hexEscape);
+  // Most values (statuses, ids, sub-resource names) need no encoding at all.
+  if (UNRESERVED.test(s)) return s;
+  const e = encodeURIComponent(s);
+  return HAS_SUB_DELIM.test(e) ? e.replace(SUB_DELIMS, hexEscape) : e;
 }
+
+// A client signs many calls within one second, each formatting its time twice (the header and
+// the signature's check of it): the last second's stamp is kept.
+let lastStamp = { second: Number.NaN, stamp: '' };
 
 /** `x-oss-date` form of a time: ISO 8601 basic, `yyyymmddTHHMMSSZ`. */
 export function ossDate(date: Date): string {
+  const second = Math.floor(date.getTime() / 1000);
+  if (second === lastStamp.second) return lastStamp.stamp;
   const iso = date.toISOString(); // yyyy-mm-ddTHH:MM:SS.sssZ
-  return (
+  const stamp =
     iso.slice(0, 4) +
     iso.slice(5, 7) +
     iso.slice(8, 10) +
@@ -64,8 +76,9 @@ export function ossDate(date: Date): string {
     iso.slice(11, 13) +
     iso.slice(14, 16) +
     iso.slice(17, 19) +
-    'Z'
-  );
+    'Z';
+  lastStamp = { second, stamp };
+  return stamp;
 }
 
 /** Client side: the `Authorization` header value for a request whose x-oss-* headers are set. */
@@ -249,25 +262,45 @@ export function canonicalRequest(
 
 const byFirst = (a: [string, string], b: [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
-let cachedKey: { secret: string; day: string; region: string; key: Buffer } | undefined;
+const ASCII = /^[\x00-\x7f]*$/;
 
-function signingKey(secret: string, day: string, region: string): Buffer {
+interface SigningKey {
+  secret: string;
+  day: string;
+  region: string;
+  key: Buffer;
+  /** The 32-byte key XOR ipad / opad (RFC 2104), as binary strings: each signature is then two one-shot hashes. */
+  inner: string;
+  outer: string;
+}
+let cachedKey: SigningKey | undefined;
+
+function signingKey(secret: string, day: string, region: string): SigningKey {
   const c = cachedKey;
-  if (c !== undefined && c.day === day && c.region === region && c.secret === secret) return c.key;
+  if (c !== undefined && c.day === day && c.region === region && c.secret === secret) return c;
   const kDate = createHmac('sha256', `aliyun_v4${secret}`).update(day).digest();
   const kRegion = createHmac('sha256', kDate).update(region).digest();
   const kProduct = createHmac('sha256', kRegion).update(PRODUCT).digest();
   const key = createHmac('sha256', kProduct).update(TERMINATOR).digest();
-  cachedKey = { secret, day, region, key };
-  return key;
+  let inner = '';
+  let outer = '';
+  for (let i = 0; i < 64; i++) {
+    const b = i < key.length ? key[i]! : 0;
+    inner += String.fromCharCode(b ^ 0x36);
+    outer += String.fromCharCode(b ^ 0x5c);
+  }
+  cachedKey = { secret, day, region, key, inner, outer };
+  return cachedKey;
 }
 
 function computeSignature(canonical: string, secret: string, stamp: string, region: string): string {
   const day = stamp.slice(0, 8);
-  const stringToSign = `${OSS_ALGORITHM}\n${stamp}\n${day}/${region}/${PRODUCT}/${TERMINATOR}\n${createHash('sha256').update(canonical).digest('hex')}`;
-  return createHmac('sha256', signingKey(secret, day, region))
-    .update(stringToSign)
-    .digest('hex');
+  const stringToSign = `${OSS_ALGORITHM}\n${stamp}\n${day}/${region}/${PRODUCT}/${TERMINATOR}\n${hash('sha256', canonical, 'hex')}`;
+  const key = signingKey(secret, day, region);
+  // Binary strings carry ASCII exactly; anything else (a region nobody validated) takes the plain HMAC.
+  if (!ASCII.test(stringToSign)) return createHmac('sha256', key.key).update(stringToSign).digest('hex');
+  const inner = hash('sha256', Buffer.from(key.inner + stringToSign, 'latin1'), 'binary');
+  return hash('sha256', Buffer.from(key.outer + inner, 'latin1'), 'hex');
 }
 
 /** As the ali-oss SDK does: lowercase, dedupe, drop headers that are signed anyway, sort. */

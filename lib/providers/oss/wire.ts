@@ -10,6 +10,7 @@
 import { STATUS_CODES } from 'node:http';
 import { XMLParser } from 'fast-xml-parser';
 import { type ErrorKind, errorKind, ProviderError } from '../errors';
+import { readFlatXml } from '../flat-xml';
 import type { Job, JobPage, ListQuery, PriorityResult, RequestedJobStatus, StatusResult } from '../types';
 import { ossEncode } from './sign';
 
@@ -128,12 +129,14 @@ const parser = new XMLParser({
 type Node = Record<string, unknown>;
 
 function parse(body: string, root: string): Node {
-  let doc: unknown;
-  try {
-    doc = parser.parse(body);
-  } catch {
-    throw malformed(`the answer is not XML (expected ${root})`);
-  }
+  // The small answers (Update*Result) are flat: read without the general parser.
+  let doc: unknown = readFlatXml(body);
+  if (doc === undefined)
+    try {
+      doc = parser.parse(body);
+    } catch {
+      throw malformed(`the answer is not XML (expected ${root})`);
+    }
   const node = isNode(doc) ? doc[root] : undefined;
   // `<ListJobsResult/>` parses as a (blank) string: an element with nothing in it.
   if (typeof node === 'string' && node.trim() === '') return {};
@@ -286,7 +289,7 @@ export function decodeError(
 ): ProviderError {
   let e: Node | undefined;
   try {
-    const doc: unknown = body === '' ? undefined : parser.parse(body);
+    const doc: unknown = body === '' ? undefined : (readFlatXml(body) ?? parser.parse(body));
     if (isNode(doc) && isNode(doc.Error)) e = doc.Error;
   } catch {
     // not XML (a proxy's HTML page, say): the status alone decides

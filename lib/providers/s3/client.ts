@@ -102,18 +102,17 @@ export function createS3Control(opts: S3ControlOptions = {}): S3JobControl {
   async function call<T>(
     target: Target,
     callOpts: CallOptions | undefined,
-    run: (client: S3ControlClient, account: string, abortSignal: AbortSignal) => Promise<T>,
+    run: (client: S3ControlClient, account: string, abortSignal: CallSignal) => Promise<T>,
   ): Promise<T> {
     const { region, account } = checkTarget(target);
     const timeoutMs = callOpts?.timeoutMs ?? defaultTimeoutMs;
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = callOpts?.signal ? AbortSignal.any([callOpts.signal, deadline]) : deadline;
+    const deadline = new CallSignal(timeoutMs, callOpts?.signal);
     try {
-      return await run(clientFor(region), account, signal);
+      return await run(clientFor(region), account, deadline);
     } catch (e) {
       const pe = providerErrorFrom(e);
       // Our own deadline surfaces as an abort; say "Timeout" unless the caller aborted first.
-      if (deadline.aborted && !callOpts?.signal?.aborted && (pe === null || pe.code === 'Aborted'))
+      if (deadline.timedOut && !callOpts?.signal?.aborted && (pe === null || pe.code === 'Aborted'))
         throw new ProviderError({
           kind: 'timeout',
           code: 'Timeout',
@@ -121,6 +120,8 @@ export function createS3Control(opts: S3ControlOptions = {}): S3JobControl {
           cause: e,
         });
       throw pe ?? e;
+    } finally {
+      deadline.dispose();
     }
   }
 
@@ -206,6 +207,65 @@ export function createS3Control(opts: S3ControlOptions = {}): S3JobControl {
       clients.clear();
     },
   };
+}
+
+/**
+ * A call's abort signal for the SDK: aborted by the call's deadline or by the caller's own signal.
+ * The SDK asks of a signal only `aborted`, `reason` and add/removeEventListener (or `onabort`);
+ * Node's AbortSignal is an EventTarget whose listener bookkeeping — the SDK adds and removes two
+ * listeners per call — cost about 5% of a whole call against a local endpoint, where this
+ * keeps its listeners in an array.
+ */
+class CallSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  onabort: ((ev: { type: 'abort' }) => void) | null = null;
+  /** Aborted by the deadline (rather than by the caller). */
+  timedOut = false;
+  private listeners: (() => void)[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private readonly onParentAbort: (() => void) | undefined;
+
+  constructor(
+    timeoutMs: number,
+    private readonly parent: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    }, timeoutMs);
+    this.timer.unref();
+    if (parent?.aborted) this.abort(parent.reason);
+    else if (parent !== undefined) {
+      this.onParentAbort = () => this.abort(parent.reason);
+      parent.addEventListener('abort', this.onParentAbort, { once: true });
+    }
+  }
+
+  addEventListener(type: string, listener: () => void): void {
+    if (type === 'abort' && !this.aborted) this.listeners.push(listener);
+  }
+
+  removeEventListener(type: string, listener: () => void): void {
+    const i = type === 'abort' ? this.listeners.indexOf(listener) : -1;
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
+
+  private abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const l of listeners) l();
+    this.onabort?.({ type: 'abort' });
+  }
+
+  /** The call is over: stop the deadline and stop listening to the caller. */
+  dispose(): void {
+    clearTimeout(this.timer);
+    if (this.onParentAbort !== undefined) this.parent?.removeEventListener('abort', this.onParentAbort);
+  }
 }
 
 const invalid = (message: string) => new ProviderError({ kind: 'invalid', code: 'InvalidArgument', message });

@@ -1,0 +1,120 @@
+/**
+ * A 10-record SQS batch through the real `functions/transitions.ts` handler — runtime built from
+ * the environment as on Lambda, real fauxqs results queue, sandbox answering every request after
+ * 100 ms — against one provider call with the same latency. Records run concurrently (the
+ * runtime's default bound is 10), so the batch should cost one call plus publishing; target ≤ 1.3×.
+ * Also reported: a 1-record batch through the handler, to show what publishing adds.
+ */
+import type { Context, SQSEvent } from 'aws-lambda';
+import { handler } from '../functions/transitions';
+import { lambdaContext } from '../lib/esm';
+import { createObserver } from '../lib/observe';
+import type { JobControl } from '../lib/providers/types';
+import { createQueueSet, startEmbeddedQueue } from '../lib/queues/embedded';
+import { createSqsClient } from '../lib/queues/sqs';
+import { createRuntime, resetRuntime, useRuntime } from '../lib/runtime';
+import { startSandbox } from '../lib/sandbox/server';
+import { type Benchmark, interleave, ratios, round, row, spread } from './measure';
+import { seedFresh, TARGETS } from './targets';
+
+export const LATENCY_MS = 100;
+
+let seq = 0;
+function sqsEvent(jobIds: string[]): SQSEvent {
+  return {
+    Records: jobIds.map((jobId) => {
+      const messageId = `bench-${++seq}`;
+      return {
+        messageId,
+        receiptHandle: `rh-${messageId}`,
+        body: JSON.stringify({
+          ...TARGETS.cos,
+          id: messageId,
+          jobId,
+          action: 'UpdateJobStatus',
+          requestedJobStatus: 'Ready',
+        }),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: String(Date.now()),
+          SenderId: 'bench',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:requests',
+        awsRegion: 'us-east-1',
+      };
+    }),
+  };
+}
+
+const context = (): Context => lambdaContext('transitions', Date.now() + 60_000, 60_000);
+
+export const batch: Benchmark = {
+  name: 'batch',
+  summary: `10-record batch through functions/transitions.ts, ${LATENCY_MS} ms sandbox latency, vs one call`,
+  async run({ quick, log }) {
+    // Multiples of 6: every ordering of the three sides equally often.
+    const repeats = quick ? 6 : 18;
+    const queue = await startEmbeddedQueue();
+    const sb = await startSandbox({ pace: false, faults: { latencyMs: LATENCY_MS } });
+    try {
+      const env: NodeJS.ProcessEnv = {
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_SQS: queue.endpoint,
+        ...sb.env,
+      };
+      const sqs = createSqsClient(env);
+      const queues = await createQueueSet(sqs, { prefix: `bench${process.pid}` });
+      env.REQUESTS_QUEUE_URL = queues.requestsQueueUrl;
+      env.RESULTS_QUEUE_URL = queues.resultsQueueUrl;
+      // The deployed observer, silenced: a log line per outcome is not what is measured here.
+      process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+      process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+      const runtime = createRuntime(env, { sqs, observer: createObserver('jobctl-bench') });
+      useRuntime(runtime);
+      const cos: JobControl = await runtime.providers.get('cos');
+
+      const invoke = async (ids: unknown) => {
+        const res = await handler(sqsEvent(ids as string[]), context());
+        if (res.batchItemFailures.length > 0)
+          throw new Error(`${res.batchItemFailures.length} records failed`);
+      };
+      const sides = {
+        batch10: { prepare: async () => seedFresh(sb.store, 'cos', 10), run: invoke },
+        oneCall: {
+          prepare: async () => seedFresh(sb.store, 'cos', 1),
+          run: async (ids: unknown) => {
+            await cos.updateStatus(TARGETS.cos, (ids as string[])[0]!, 'Ready', undefined);
+          },
+        },
+        batch1: { prepare: async () => seedFresh(sb.store, 'cos', 1), run: invoke },
+      };
+      log(`batch: warm-up, then ${repeats} repeats`);
+      await interleave(sides, 6);
+      const t = await interleave(sides, repeats);
+      const ms = (xs: number[]) => round(spread(xs).median, 1);
+      return [
+        row({
+          id: 'batch.10-vs-one-call',
+          measure: `10-record batch through functions/transitions.ts, latency ${LATENCY_MS} ms`,
+          baseline: 'one call with the same latency',
+          unit: '×',
+          value: spread(ratios(t.batch10, t.oneCall)),
+          target: { op: '<=', value: 1.3 },
+          detail: {
+            repeats,
+            ms: { batch10: ms(t.batch10), oneCall: ms(t.oneCall), batch1: ms(t.batch1) },
+            batch1VsOneCall: round(spread(ratios(t.batch1, t.oneCall)).median),
+          },
+        }),
+      ];
+    } finally {
+      resetRuntime();
+      await sb.close();
+      await queue.stop();
+    }
+  },
+};

@@ -1,0 +1,29 @@
+/** The sandbox's example targets (CONTRACT.md), as the benchmarks address them, and fresh jobs under them. */
+import type { ProviderName } from '../lib/providers/types';
+import { newJobId } from '../lib/sandbox/ids';
+import type { JobStore } from '../lib/sandbox/server';
+
+export const TARGETS = {
+  cos: { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' },
+  oss: { provider: 'oss', region: 'cn-hangzhou' },
+  s3: { provider: 's3', region: 'us-east-1', account: '123456789012' },
+} as const;
+
+/** `n` new Suspended jobs in the provider's example namespace; their ids, in order. */
+export function seedFresh(store: JobStore, provider: ProviderName, n: number): string[] {
+  const t = TARGETS[provider];
+  const ids = Array.from({ length: n }, () => newJobId(provider));
+  store.seed(
+    ids.map((jobId) => ({
+      provider,
+      jobId,
+      status: 'Suspended' as const,
+      description: 'bench-',
+      region: t.region,
+      ...('appId' in t ? { appId: t.appId } : {}),
+      ...('account' in t ? { account: t.account } : {}),
+    })),
+    newJobId,
+  );
+  return ids;
+}
