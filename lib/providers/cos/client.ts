@@ -8,9 +8,11 @@
  * const target = { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' } as const;
  * await cos.updateStatus(target, '53dc6228-c50b-46f7-8ad7-65e7159f1aae', 'Ready', 'off-peak window opened');
  */
+
+import { endpointResolver } from '../endpoint';
 import { ProviderError } from '../errors';
-import { type HttpRequest, type HttpResponse, type HttpTarget, type SendOptions, send } from '../http';
-import { APPID_PATTERN, fillEndpoint, RULES } from '../rules';
+import { type HttpRequest, type HttpResponse, type SendOptions, send } from '../http';
+import { APPID_PATTERN, RULES } from '../rules';
 import type { CallOptions, CredentialSource, JobControl, JobPage, Target } from '../types';
 import { cosAuthorization } from './sign';
 import {
@@ -35,43 +37,7 @@ export interface CosControlOptions {
   transport?: ((req: HttpRequest, opts: SendOptions) => Promise<HttpResponse>) | undefined;
 }
 
-interface Origin {
-  /** `scheme://host[:port]`, to which the encoded path and query are appended. */
-  base: string;
-  /** Exactly the Host header node sends: the port only when it is not the scheme's default. */
-  host: string;
-  /** The same origin split for the transport, so no call parses a URL. */
-  protocol: HttpTarget['protocol'];
-  hostname: string;
-  port: number | undefined;
-}
-
-// A controller talks to a handful of (region, account) pairs; the bound only guards against a
-// process that is fed endless distinct targets.
-const MAX_CACHED_ORIGINS = 1024;
 const CURSOR = /^(\d{1,3}):(.*)$/s;
-
-/** Refuse, at construction, a template that could never become a plain origin. */
-function checkTemplate(template: string): void {
-  let url: URL;
-  try {
-    url = new URL(fillEndpoint(template, 'ap-guangzhou', '100000000001'));
-  } catch {
-    throw new Error(`the COS endpoint ${JSON.stringify(template)} is not a URL template`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new Error(`the COS endpoint ${JSON.stringify(template)} must be http:// or https://`);
-  if (
-    url.pathname !== '/' ||
-    url.search !== '' ||
-    url.hash !== '' ||
-    url.username !== '' ||
-    url.password !== ''
-  )
-    throw new Error(
-      `the COS endpoint ${JSON.stringify(template)} must be an origin only (no path, query or user)`,
-    );
-}
 
 function invalidTarget(message: string): ProviderError {
   return new ProviderError({ kind: 'invalid', code: 'InvalidArgument', message });
@@ -85,33 +51,9 @@ function requestIdOf(headers: HttpResponse['headers']): string | null {
 
 export function createCosControl(opts: CosControlOptions): JobControl {
   const template = opts.endpoint ?? RULES.cos.defaultEndpoint;
-  checkTemplate(template);
   const transport = opts.transport ?? send;
   const now = opts.now ?? Date.now;
-  const origins = new Map<string, Origin>();
-
-  function originFor(target: Target): Origin {
-    const key = target.region + '\n' + (target.account ?? '');
-    let origin = origins.get(key);
-    if (origin === undefined) {
-      let url: URL;
-      try {
-        url = new URL(fillEndpoint(template, target.region, target.account));
-      } catch (e) {
-        throw invalidTarget(e instanceof Error ? e.message : 'the target does not make a COS endpoint');
-      }
-      origin = {
-        base: url.origin,
-        host: url.host,
-        protocol: url.protocol as HttpTarget['protocol'],
-        hostname: url.hostname,
-        port: url.port === '' ? undefined : Number(url.port),
-      };
-      if (origins.size >= MAX_CACHED_ORIGINS) origins.clear();
-      origins.set(key, origin);
-    }
-    return origin;
-  }
+  const originFor = endpointResolver('COS', template);
 
   async function call<T>(
     target: Target,

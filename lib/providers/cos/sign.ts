@@ -11,7 +11,9 @@
  *   { now: Math.floor(Date.now() / 1000) },
  * );
  */
+
 import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { rfc3986 } from '../rfc3986';
 
 export interface CosSignable {
   method: string;
@@ -37,19 +39,7 @@ export type CosVerify =
 
 export const DEFAULT_EXPIRES_IN = 900;
 
-const RFC3986_EXTRA = /[!'()*]/g;
-const percentOf = (c: string): string => '%' + c.charCodeAt(0).toString(16).toUpperCase();
-
-const UNRESERVED = /^[A-Za-z0-9_.~-]*$/;
-const HAS_EXTRA = /[!'()*]/;
-
-/** RFC 3986 percent-encoding: `encodeURIComponent` leaves `!'()*` alone, COS (and RFC 3986) do not. */
-export function rfc3986(s: string): string {
-  // Most values (statuses, ids, digits, header names) need no encoding at all.
-  if (UNRESERVED.test(s)) return s;
-  const e = encodeURIComponent(s);
-  return HAS_EXTRA.test(e) ? e.replace(RFC3986_EXTRA, percentOf) : e;
-}
+export { rfc3986 };
 
 // The headers COS lets a signature cover besides `x-cos-*` (the list cos-nodejs-sdk-v5 signs).
 // Anything else (user-agent, connection, …) may be rewritten on the way and is left out.

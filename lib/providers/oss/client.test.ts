@@ -286,18 +286,25 @@ describe('transport failures are retryable', () => {
   });
 });
 
+describe('endpoint templates', () => {
+  // Configuration, not a transition's fault: refused when the client is created.
+  it.each([
+    'ftp://oss-{region}.example',
+    `http://127.0.0.1:1/prefix`,
+    'not a url {region}',
+    'https://u:p@host',
+  ])('refuses %s when the client is created', (endpoint) => {
+    expect(() => createOssControl({ endpoint, credentials: async () => KEYS })).toThrow(/OSS endpoint/);
+    expect(recorded).toHaveLength(0);
+  });
+});
+
 describe('refused before anything is sent', () => {
   it.each<[string, () => Promise<unknown>, string, ErrorKind]>([
     [
       'a region that cannot be part of a hostname',
       () => control().describe({ provider: 'oss', region: 'cn-hangzhou.evil.com' }, JOB_ID),
       'InvalidTarget',
-      'invalid',
-    ],
-    [
-      'an endpoint with a path',
-      () => control(KEYS, `${base}/prefix`).describe(HANGZHOU, JOB_ID),
-      'InvalidEndpoint',
       'invalid',
     ],
     [

@@ -8,9 +8,10 @@
  * const oss = createOssControl({ credentials: ossCredentialsFromEnv() });
  * await oss.updateStatus({ provider: 'oss', region: 'cn-hangzhou' }, jobId, 'Ready', 'window open');
  */
-import { ProviderError } from '../errors';
-import { type HttpRequest, type HttpResponse, type HttpTarget, type SendOptions, send } from '../http';
-import { fillEndpoint, RULES } from '../rules';
+
+import { endpointResolver } from '../endpoint';
+import { type HttpRequest, type HttpResponse, type SendOptions, send } from '../http';
+import { RULES } from '../rules';
 import type { CallOptions, CredentialSource, JobControl, Target } from '../types';
 import { ossAuthorization, ossDate, UNSIGNED_PAYLOAD } from './sign';
 import {
@@ -39,17 +40,6 @@ export interface OssControlOptions {
   transport?: ((req: HttpRequest, opts: SendOptions) => Promise<HttpResponse>) | undefined;
 }
 
-interface Endpoint {
-  /** `https://oss-cn-hangzhou.aliyuncs.com` — no trailing slash. */
-  origin: string;
-  /** The Host header exactly as node would send it: hostname, and the port unless default. */
-  host: string;
-  /** The same origin split for the transport, so no call parses a URL. */
-  protocol: HttpTarget['protocol'];
-  hostname: string;
-  port: number | undefined;
-}
-
 // Signing `host` binds the signature to the endpoint it was meant for.
 const SIGNED_EXTRA = ['host'];
 
@@ -57,39 +47,7 @@ export function createOssControl(opts: OssControlOptions): JobControl {
   const template = opts.endpoint ?? RULES.oss.defaultEndpoint;
   const now = opts.now ?? Date.now;
   const transport = opts.transport ?? send;
-  const endpoints = new Map<string, Endpoint>();
-
-  function endpointFor(target: Target): Endpoint {
-    const cacheKey = `${target.region}\n${target.account ?? ''}`;
-    let ep = endpoints.get(cacheKey);
-    if (ep === undefined) {
-      let url: URL;
-      try {
-        url = new URL(fillEndpoint(template, target.region, target.account));
-      } catch (e) {
-        throw new ProviderError({
-          kind: 'invalid',
-          code: 'InvalidTarget',
-          message: `no OSS endpoint for this target: ${(e as Error).message}`,
-        });
-      }
-      if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '')
-        throw new ProviderError({
-          kind: 'invalid',
-          code: 'InvalidEndpoint',
-          message: `the OSS endpoint ${url.origin} must have no path or query`,
-        });
-      ep = {
-        origin: url.origin,
-        host: url.host,
-        protocol: url.protocol as HttpTarget['protocol'],
-        hostname: url.hostname,
-        port: url.port === '' ? undefined : Number(url.port),
-      };
-      endpoints.set(cacheKey, ep);
-    }
-    return ep;
-  }
+  const endpointFor = endpointResolver('OSS', template);
 
   async function call(target: Target, op: OssOperation, callOpts: CallOptions | undefined) {
     const ep = endpointFor(target);
@@ -110,7 +68,7 @@ export function createOssControl(opts: OssControlOptions): JobControl {
     const res = await transport(
       {
         method: op.method,
-        url: ep.origin + path,
+        url: ep.base + path,
         target: { protocol: ep.protocol, hostname: ep.hostname, port: ep.port, path },
         headers,
       },

@@ -4,7 +4,9 @@
  * sides cannot drift apart. Pure apart from a one-entry cache of the derived signing key (the
  * key only changes with the day, the region or the secret, and deriving it costs four HMACs).
  */
+
 import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { rfc3986 } from '../rfc3986';
 import { REGION_PATTERN } from '../rules';
 
 export interface OssSignable {
@@ -44,20 +46,8 @@ export const MAX_SKEW_MS = 15 * 60_000;
 const PRODUCT = 'oss';
 const TERMINATOR = 'aliyun_v4_request';
 
-// RFC 3986 unreserved characters stay; encodeURIComponent leaves !'()* alone, OSS does not.
-const SUB_DELIMS = /[!'()*]/g;
-const hexEscape = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
-
-/** Percent-encode as OSS V4 does (RFC 3986): everything but `A-Za-z0-9-_.~`. */
-const UNRESERVED = /^[A-Za-z0-9_.~-]*$/;
-const HAS_SUB_DELIM = /[!'()*]/;
-
-export function ossEncode(s: string): string {
-  // Most values (statuses, ids, sub-resource names) need no encoding at all.
-  if (UNRESERVED.test(s)) return s;
-  const e = encodeURIComponent(s);
-  return HAS_SUB_DELIM.test(e) ? e.replace(SUB_DELIMS, hexEscape) : e;
-}
+/** Percent-encode as OSS V4 does: RFC 3986. */
+export const ossEncode = rfc3986;
 
 // A client signs many calls within one second, each formatting its time twice (the header and
 // the signature's check of it): the last second's stamp is kept.
