@@ -73,6 +73,25 @@ describe('createObserver', () => {
       spy.mockRestore();
     }
     const emf = JSON.parse(written.join('').trim().split('\n').at(-1)!);
+    // A second flush with nothing recorded since writes nothing (no empty-metrics warning either).
+    const again: string[] = [];
+    const spy2 = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      again.push(String(chunk));
+      return true;
+    });
+    const warnings: string[] = [];
+    const spy3 = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      warnings.push(String(chunk));
+      return true;
+    });
+    try {
+      o.flush();
+    } finally {
+      spy2.mockRestore();
+      spy3.mockRestore();
+    }
+    expect(again).toEqual([]);
+    expect(warnings).toEqual([]);
     expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe('jobctl');
     expect(emf.applied).toEqual([1, 1]);
     expect(emf.rejected).toBe(1);

@@ -22,19 +22,25 @@ export function createObserver(service = 'jobctl'): Observer {
     namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'jobctl',
     serviceName: service,
   });
+  // Powertools warns on every flush with nothing to publish (an invocation that had no outcome).
+  let recorded = 0;
   return {
     logger,
     outcome(o) {
+      recorded++;
       metrics.addMetric(o.outcome, MetricUnit.Count, 1);
       const { raw: _raw, ...rest } = o;
       const level = o.outcome === 'failed' ? 'warn' : 'info';
       logger[level](`transition ${o.outcome}`, { correlation_id: o.id, ...rest });
     },
     fanout(r) {
+      recorded++;
       metrics.addMetric('enqueued', MetricUnit.Count, r.enqueued);
       logger[r.error || r.failed ? 'warn' : 'info']('fan-out', { correlation_id: r.id, ...r });
     },
     flush() {
+      if (recorded === 0) return;
+      recorded = 0;
       metrics.publishStoredMetrics();
     },
   };

@@ -8,7 +8,7 @@
  * if (!r.ok) console.log(r.error.field, r.error.message); // "priority", "priority: must be an integer …"
  */
 import * as v from 'valibot';
-import { APPID_PATTERN, REGION_PATTERN, RULES } from './providers/rules';
+import { APPID_PATTERN, REGION_PATTERN, REGION_RULE, RULES } from './providers/rules';
 import {
   JOB_STATUSES,
   type JobStatus,
@@ -122,7 +122,7 @@ const messageSchema = v.strictObject(
       }),
     ),
     provider: v.picklist(PROVIDERS, `must be one of ${PROVIDERS.join(', ')}`),
-    region: text('must match ^[a-z0-9-]{1,64}$', (s) => REGION_PATTERN.test(s)),
+    region: text(REGION_RULE, (s) => REGION_PATTERN.test(s)),
     account: v.optional(v.string('must be a string of digits')),
     appId: v.optional(text('must be the APPID: 1–64 digits', (s) => APPID_PATTERN.test(s))),
     jobId: v.optional(v.string('must be a string')),

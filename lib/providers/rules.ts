@@ -40,8 +40,13 @@ export const RULES: Record<ProviderName, ProviderRules> = {
   },
 };
 
-/** Region: it becomes part of a hostname. */
-export const REGION_PATTERN = /^[a-z0-9-]{1,64}$/;
+/**
+ * Region: it becomes part of a hostname, so it must be one DNS label — the contract's
+ * `^[a-z0-9-]{1,64}$` without a leading or trailing `-` and at most 63 characters (the AWS SDK, for
+ * one, refuses anything else before sending).
+ */
+export const REGION_PATTERN = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+export const REGION_RULE = 'must match ^[a-z0-9-]{1,63}$, not starting or ending with -';
 /** COS APPID: numeric, sent as a header. */
 export const APPID_PATTERN = /^[0-9]{1,64}$/;
 

@@ -96,7 +96,7 @@ describe('jobctl send', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('line 2: priority: must be an integer from 0 to 2147483647, not a string');
-    expect(r.stderr).toContain('line 3: region: must match ^[a-z0-9-]{1,64}$');
+    expect(r.stderr).toContain('line 3: region: must match ^[a-z0-9-]{1,63}$, not starting or ending with -');
     expect(r.stderr).toContain('nothing was sent');
     expect(await depth(q.requestsQueueUrl)).toBe(0);
   });
@@ -196,7 +196,7 @@ describe('jobctl send', () => {
   });
 
   it.each([
-    [['--region', 'AP'], '--region: must match ^[a-z0-9-]{1,64}$'],
+    [['--region', 'AP'], '--region: must match ^[a-z0-9-]{1,63}$, not starting or ending with -'],
     [['--account', '12x'], '--account: must be the UIN: 1–64 digits'],
     [['--status', 'Paused'], '--status: must be Ready or Cancelled'],
     [['--select-status', 'Bogus', '--job', ''], '--select-status: must be one of New'],

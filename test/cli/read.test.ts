@@ -147,7 +147,7 @@ describe('targets are checked with the message rules, naming the flag (exit 2, n
         '--job',
         'x',
       ],
-      '--region: must match ^[a-z0-9-]{1,64}$',
+      '--region: must match ^[a-z0-9-]{1,63}$, not starting or ending with -',
     ],
     [
       ['describe', '--provider', 's3', '--region', 'us-east-1', '--account', '1234', '--job', 'abcdef'],

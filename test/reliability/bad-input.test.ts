@@ -481,7 +481,7 @@ describe('messages that validate, however odd, are sent only in documented shape
 
 /** The rules of CONTRACT.md (and lib/providers/rules.ts) for the fields that shape a host, a path or a header. */
 const RULE: Record<'region' | 'account' | 'appId' | 'jobId', (p: ProviderName, v: string) => boolean> = {
-  region: (_p, v) => /^[a-z0-9-]{1,64}$/.test(v),
+  region: (_p, v) => /^(?!-)[a-z0-9-]{1,63}(?<!-)$/.test(v),
   account: (p, v) => (p === 's3' ? /^[0-9]{12}$/ : /^[0-9]{1,64}$/).test(v),
   appId: (p, v) => p === 'cos' && /^[0-9]{1,64}$/.test(v),
   jobId: (p, v) => (p === 's3' ? /^[A-Za-z0-9_-]{5,36}$/ : /^(?!\.\.?$)[\x21-\x7e]{1,64}$/).test(v),

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-s3-control';
 import { ProviderError } from '../errors';
 import { DEFAULT_TIMEOUT_MS } from '../http';
-import { fillEndpoint, REGION_PATTERN, RULES } from '../rules';
+import { fillEndpoint, REGION_PATTERN, REGION_RULE, RULES } from '../rules';
 import type {
   CallOptions,
   Job,
@@ -273,7 +273,7 @@ const invalid = (message: string) => new ProviderError({ kind: 'invalid', code: 
 // Region and account become part of the host and the signed headers: refuse anything else here
 // too, whoever the caller is (the transition model checks them first for queued messages).
 function checkTarget(target: Target): { region: string; account: string } {
-  if (!REGION_PATTERN.test(target.region)) throw invalid('region must match ^[a-z0-9-]{1,64}$');
+  if (!REGION_PATTERN.test(target.region)) throw invalid(`region ${REGION_RULE}`);
   if (target.account === undefined || !RULES.s3.account.pattern.test(target.account))
     throw invalid(`account must be ${RULES.s3.account.rule}`);
   return { region: target.region, account: target.account };
