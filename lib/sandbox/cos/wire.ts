@@ -4,6 +4,7 @@
  * `DescribeJobResult/Job` and `ListJobsResult/Jobs/member`, timestamps in ISO 8601.
  */
 import { SandboxError } from '../errors';
+import { failureReasons, jobListEntry, progressSummary } from '../jobXml';
 import { iso } from '../params';
 import type { JobStore } from '../store';
 import type { SandboxJob } from '../types';
@@ -41,34 +42,16 @@ export function cosErrorBody(e: SandboxError, requestId: string, resource: strin
   ]);
 }
 
-function progress(job: SandboxJob, store: JobStore): XmlNode {
-  const p = store.progress(job);
-  return [
-    ['NumberOfTasksFailed', p.failed],
-    ['NumberOfTasksSucceeded', p.succeeded],
-    ['TotalNumberOfTasks', p.total],
-  ];
-}
-
 export function cosJobDescriptor(job: SandboxJob, store: JobStore): XmlNode {
   return [
     ['ConfirmationRequired', job.confirmationRequired],
     ['CreationTime', iso(job.creationTime)],
     ['Description', job.description],
-    [
-      'FailureReasons',
-      job.failureReasons.map((f): [string, XmlNode] => [
-        'JobFailure',
-        [
-          ['FailureCode', f.code],
-          ['FailureReason', f.reason],
-        ],
-      ]),
-    ],
+    ['FailureReasons', failureReasons(job, 'JobFailure')],
     ['JobId', job.jobId],
     ['Operation', [[job.operation, '']]],
     ['Priority', job.priority],
-    ['ProgressSummary', progress(job, store)],
+    ['ProgressSummary', progressSummary(job, store)],
     ['Status', job.status],
     ['StatusUpdateReason', job.statusUpdateReason],
     ['SuspendedCause', job.suspendedDate === null ? null : 'AwaitingConfirmation'],
@@ -78,14 +61,5 @@ export function cosJobDescriptor(job: SandboxJob, store: JobStore): XmlNode {
 }
 
 export function cosJobListEntry(job: SandboxJob, store: JobStore): XmlNode {
-  return [
-    ['CreationTime', iso(job.creationTime)],
-    ['Description', job.description],
-    ['JobId', job.jobId],
-    ['Operation', job.operation],
-    ['Priority', job.priority],
-    ['ProgressSummary', progress(job, store)],
-    ['Status', job.status],
-    ['TerminationDate', iso(job.terminationTime)],
-  ];
+  return jobListEntry(job, store, iso);
 }

@@ -7,6 +7,7 @@
  * sandbox-assigned in a `…-9…` range that real OSS does not use, so nobody mistakes them for OSS's.
  */
 import { SandboxError } from '../errors';
+import { failureReasons, jobListEntry, progressSummary } from '../jobXml';
 import { epochSeconds } from '../params';
 import type { JobStore } from '../store';
 import type { SandboxJob } from '../types';
@@ -48,49 +49,22 @@ export function ossErrorBody(e: SandboxError, requestId: string, hostId: string)
   ]);
 }
 
-function progress(job: SandboxJob, store: JobStore): XmlNode {
-  const p = store.progress(job);
-  return [
-    ['NumberOfTasksFailed', p.failed],
-    ['NumberOfTasksSucceeded', p.succeeded],
-    ['TotalNumberOfTasks', p.total],
-  ];
-}
-
 export function ossJobDescriptor(job: SandboxJob, store: JobStore): XmlNode {
   return [
     ['ConfirmationRequired', job.confirmationRequired],
     ['CreationTime', epochSeconds(job.creationTime)],
-    [
-      'FailureReasons',
-      job.failureReasons.map((f): [string, XmlNode] => [
-        'JobFailure',
-        [
-          ['FailureCode', f.code],
-          ['FailureReason', f.reason],
-        ],
-      ]),
-    ],
+    ['FailureReasons', failureReasons(job, 'JobFailure')],
     ['JobId', job.jobId],
     ['Operation', [[job.operation, '']]],
     ['Description', job.description],
     ['Priority', job.priority],
     ['StatusUpdateReason', job.statusUpdateReason],
-    ['ProgressSummary', progress(job, store)],
+    ['ProgressSummary', progressSummary(job, store)],
     ['Status', job.status],
     ['TerminationDate', epochSeconds(job.terminationTime)],
   ];
 }
 
 export function ossJobListEntry(job: SandboxJob, store: JobStore): XmlNode {
-  return [
-    ['CreationTime', epochSeconds(job.creationTime)],
-    ['Description', job.description],
-    ['JobId', job.jobId],
-    ['Operation', job.operation],
-    ['Priority', job.priority],
-    ['ProgressSummary', progress(job, store)],
-    ['Status', job.status],
-    ['TerminationDate', epochSeconds(job.terminationTime)],
-  ];
+  return jobListEntry(job, store, epochSeconds);
 }

@@ -5,6 +5,7 @@
  * SDK reads into its modeled exceptions (NotFoundException, JobStatusException, …) by `Code`.
  */
 import { SandboxError } from '../errors';
+import { failureReasons } from '../jobXml';
 import { iso } from '../params';
 import type { JobStore } from '../store';
 import type { SandboxJob } from '../types';
@@ -63,16 +64,7 @@ export function s3JobDescriptor(job: SandboxJob, store: JobStore): XmlNode {
     ['Priority', job.priority],
     ['ProgressSummary', progress(job, store)],
     ['StatusUpdateReason', job.statusUpdateReason],
-    [
-      'FailureReasons',
-      job.failureReasons.map((f): [string, XmlNode] => [
-        'member',
-        [
-          ['FailureCode', f.code],
-          ['FailureReason', f.reason],
-        ],
-      ]),
-    ],
+    ['FailureReasons', failureReasons(job, 'member')],
     ['CreationTime', iso(job.creationTime)],
     ['TerminationDate', iso(job.terminationTime)],
     ['SuspendedDate', iso(job.suspendedDate)],
