@@ -48,29 +48,26 @@ export async function processTransitionBatch(
   deps: BatchDeps,
 ): Promise<SQSBatchResponse> {
   const now = deps.now ?? Date.now;
-  const remaining = context.getRemainingTimeInMillis();
-  // Provider work stops at `deadline`; publishing may use the reserve up to `hardDeadline`.
-  const deadline = now() + remaining - deps.reserveMs;
-  const hardDeadline = now() + remaining - HARD_MARGIN_MS;
+  const { deadline, hardDeadline } = deadlinesOf(context, deps.reserveMs, now);
   const slots = semaphore(deps.concurrency);
 
   // Who each record waits for: the previous record with the same key, decided up front in
   // arrival order so that the order holds whatever order the processor starts handlers in.
   const fifo = event.Records.some((r) => r.attributes.MessageGroupId !== undefined);
   const turns = new Map<string, { after: Promise<void>; release: () => void; group: { failed: boolean } }>();
-  const last = new Map<string, { done: Promise<void> }>();
+  const last = new Map<string, Promise<void>>();
   const groups = new Map<string, { failed: boolean }>();
   for (const r of event.Records) {
     const key = fifo ? `group:${r.attributes.MessageGroupId}` : jobKey(r);
     const group = groups.get(key) ?? { failed: false };
     groups.set(key, group);
-    const prev = last.get(key)?.done ?? Promise.resolve();
+    const prev = last.get(key) ?? Promise.resolve();
     let release!: () => void;
     const done = new Promise<void>((res) => {
       release = res;
     });
     turns.set(r.messageId, { after: prev, release, group });
-    last.set(key, { done });
+    last.set(key, done);
   }
 
   const handleRecord = async (record: SQSRecord) => {
@@ -100,8 +97,17 @@ export async function processTransitionBatch(
   });
 }
 
-/** Kept back from the very end of the invocation, to answer SQS at all. */
+/** Kept back from the very end of the invocation, to answer at all. */
 const HARD_MARGIN_MS = 250;
+
+/**
+ * An invocation's two deadlines (epoch ms): provider work stops at `deadline`, `reserveMs` before
+ * the timeout; publishing may use that reserve up to `hardDeadline`.
+ */
+export function deadlinesOf(context: RemainingTime, reserveMs: number, now: () => number) {
+  const end = now() + context.getRemainingTimeInMillis();
+  return { deadline: end - reserveMs, hardDeadline: end - HARD_MARGIN_MS };
+}
 
 async function handleOne(
   record: SQSRecord,
@@ -113,7 +119,7 @@ async function handleOne(
   const result = await deps.controller.handleBody(record.body, trigger, { id: record.messageId, deadline });
   if ('select' in result) {
     const report = await fanOut(
-      result.select as SelectTransition,
+      result.select,
       record.messageId,
       `sqs:${record.messageId}`,
       { deadline, hardDeadline },

@@ -35,7 +35,6 @@ import {
   type JobTransition,
   parseTransitionBody,
   type SelectTransition,
-  type Transition,
   targetOf,
 } from './transition';
 
@@ -77,7 +76,11 @@ export interface Controller {
    */
   expand(t: SelectTransition, ctx: ApplyContext): Promise<Expansion>;
   /** A raw queue body: parse, validate, then apply. Never throws. Select messages are not handled here. */
-  handleBody(body: string, trigger: Trigger, ctx: ApplyContext): Promise<Outcome | { select: Transition }>;
+  handleBody(
+    body: string,
+    trigger: Trigger,
+    ctx: ApplyContext,
+  ): Promise<Outcome | { select: SelectTransition }>;
 }
 
 export function createController(opts: ControllerOptions): Controller {

@@ -4,7 +4,7 @@
  * retried and reported one by one by the transitions function rather than inside this call.
  */
 
-import { type BatchDeps, fanOut, type RemainingTime, toRequestMessage } from './batch';
+import { type BatchDeps, deadlinesOf, fanOut, type RemainingTime, toRequestMessage } from './batch';
 import { derivedId, invalidOutcome } from './controller';
 import type { Outcome } from './outcome';
 import type { FanoutReport } from './queues/publisher';
@@ -46,9 +46,7 @@ export async function fireSchedule(
     event.fireTime && !Number.isNaN(Date.parse(event.fireTime)) ? Date.parse(event.fireTime) : now();
   const fireTime = new Date(Math.floor(fired / 1000) * 1000).toISOString().replace('.000Z', 'Z');
   const base = `${event.schedule}/${fireTime}`;
-  const remaining = context.getRemainingTimeInMillis();
-  const deadline = now() + remaining - deps.reserveMs;
-  const hardDeadline = now() + remaining - 250;
+  const { deadline, hardDeadline } = deadlinesOf(context, deps.reserveMs, now);
   const trigger = { type: 'schedule' as const, schedule: event.schedule, fireTime };
   const result: ScheduleResult = {
     schedule: event.schedule,
