@@ -314,7 +314,10 @@ describe('apply: policy, before anything is sent', () => {
 
   it('a provider that cannot be configured → failed (waits for a fix), nothing thrown', async () => {
     const c = createController({
-      providers: { get: () => Promise.reject(new Error('TENCENTCLOUD_SECRETID is not set')) },
+      providers: {
+        get: () => Promise.reject(new Error('TENCENTCLOUD_SECRETID is not set')),
+        close: () => undefined,
+      },
       allowlist: parseAllowlist(''),
       retryEnv: fakeEnv(),
     });

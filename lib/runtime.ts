@@ -8,11 +8,10 @@ import { type Allowlist, parseAllowlist } from './allowlist';
 import type { BatchDeps } from './batch';
 import { type Controller, createController } from './controller';
 import { createObserver, type Observer } from './observe';
-import { createProviderRegistry, type ProviderRegistry } from './providers/index';
+import { type ProviderRegistry, providersFromEnv } from './providers/index';
 import { createPublisher, type Publisher } from './queues/publisher';
 import { createSqsClient, sendAll } from './queues/sqs';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry';
-import { parameterCredentials } from './secrets';
 
 export interface RuntimeConfig {
   requestsQueueUrl: string;
@@ -79,11 +78,7 @@ export function createRuntime(
 ): Runtime {
   const config = readConfig(env);
   const sqs = overrides.sqs ?? createSqsClient(env);
-  const providers = createProviderRegistry({
-    env,
-    credentials: parameterCredentials(env),
-    timeoutMs: config.retry.callTimeoutMs,
-  });
+  const providers = providersFromEnv(env, config.retry.callTimeoutMs);
   const controller: Controller = createController({
     providers,
     allowlist: config.allowlist,

@@ -1,35 +1,8 @@
 /**
- * What the commands build from the environment: the provider registry and the controller's policy
- * (retries, allowlist), read from the same variables as Lambda and `jobctl run` (CONTRACT.md §
- * Configuration). Everything comes from `io.env`, never from `process.env` directly, so a test (or
+ * What the commands share about the environment: required variables and help text. Everything
+ * comes from `io.env`, never from `process.env` directly, so a test (or
  * a wrapper) can run a command against its own environment.
  */
-import type { Allowlist } from '../allowlist';
-import { createProviderRegistry, type ProviderRegistry } from '../providers/index';
-import type { RetryPolicy } from '../retry';
-import { readControllerConfig } from '../runtime';
-import { parameterCredentials } from '../secrets';
-
-export interface ControllerPolicy {
-  retry: RetryPolicy;
-  allowlist: Allowlist;
-}
-
-/** `JOBCTL_MAX_ATTEMPTS`, `JOBCTL_CALL_TIMEOUT_MS`, `JOBCTL_RETRY_BUDGET_MS`, `JOBCTL_ALLOWED_TARGETS`. */
-export function controllerPolicy(env: NodeJS.ProcessEnv): ControllerPolicy {
-  const c = readControllerConfig(env);
-  return { retry: c.retry, allowlist: c.allowlist };
-}
-
-export interface CliProviders extends ProviderRegistry {
-  close(): void;
-}
-
-/** The provider registry for `env` (never process.env), closable so the command can exit at once. */
-export function providersFromEnv(env: NodeJS.ProcessEnv, timeoutMs?: number): CliProviders {
-  const registry = createProviderRegistry({ env, credentials: parameterCredentials(env), timeoutMs });
-  return { get: (name) => registry.get(name), close: () => registry.close?.() };
-}
 
 /** A variable the command cannot do without; the message says where it usually comes from. */
 export function requireEnv(env: NodeJS.ProcessEnv, name: string): string {

@@ -3,6 +3,7 @@
  * Implementations load on first use, so a function that only ever talks to COS never
  * evaluates the S3 Control client (cold start).
  */
+import { parameterCredentials } from '../secrets';
 import type { CredentialSource, JobControl, ProviderName } from './types';
 
 export interface ProviderConfig {
@@ -15,7 +16,7 @@ export interface ProviderConfig {
 export interface ProviderRegistry {
   get(name: ProviderName): Promise<JobControl>;
   /** Release what the loaded clients hold open (the S3 SDK's sockets), so a CLI process can exit. */
-  close?(): void;
+  close(): void;
 }
 
 const factories: Record<ProviderName, (c: ProviderConfig) => Promise<JobControl>> = {
@@ -75,9 +76,18 @@ export function createProviderRegistry(config: ProviderConfig): ProviderRegistry
   };
 }
 
+/**
+ * The registry every entry point uses: the environment's endpoints and keys, with provider keys
+ * from SSM parameters where those are configured (lib/secrets.ts).
+ */
+export function providersFromEnv(env: NodeJS.ProcessEnv, timeoutMs?: number): ProviderRegistry {
+  return createProviderRegistry({ env, credentials: parameterCredentials(env), timeoutMs });
+}
+
 /** A registry over fixed implementations: tests and the sandbox benchmark. */
 export function staticRegistry(impls: Partial<Record<ProviderName, JobControl>>): ProviderRegistry {
   return {
+    close: () => undefined,
     async get(name) {
       const impl = impls[name];
       if (!impl) throw new Error(`no ${name} provider configured`);

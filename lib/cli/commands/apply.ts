@@ -14,10 +14,12 @@ import {
   type OutcomeKind,
 } from '../../outcome';
 import { ProviderError } from '../../providers/errors';
+import { providersFromEnv } from '../../providers/index';
 import { RetriesExhausted } from '../../retry';
+import { readControllerConfig } from '../../runtime';
 import { isSelect, type JobTransition, parseTransitionBody, type SelectTransition } from '../../transition';
 import { type Command, type Io, parseOptions, readInput, UsageError, writeLine } from '../command';
-import { controllerPolicy, PROVIDER_ENV_HELP, providersFromEnv } from '../env';
+import { PROVIDER_ENV_HELP } from '../env';
 import { intOption } from '../flags';
 import { type InputItem, splitTransitions } from '../input';
 import { type Progress, progress } from '../progress';
@@ -66,7 +68,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseOptions(argv, { concurrency: { type: 'string' } }, true);
   if (positionals.length > 1) throw new UsageError('give at most one FILE (or - for standard input)');
   const concurrency = intOption('concurrency', values.concurrency, 4, 1, 64);
-  const policy = controllerPolicy(io.env);
+  const policy = readControllerConfig(io.env);
   const items = splitTransitions(await readInput(positionals[0], io));
   if (items.length === 0) throw new UsageError('no transitions in the input');
 

@@ -3,9 +3,11 @@
  * provider's job. The target is checked with the message rules before anything is sent.
  */
 
+import { providersFromEnv } from '../../providers/index';
+import { readControllerConfig } from '../../runtime';
 import { targetOf } from '../../transition';
 import { type Command, type Io, parseOptions, UsageError, writeLine } from '../command';
-import { controllerPolicy, PROVIDER_ENV_HELP, providersFromEnv } from '../env';
+import { PROVIDER_ENV_HELP } from '../env';
 import { TARGET_HELP, TARGET_OPTIONS, validateTarget } from '../flags';
 import { wantJson } from '../format';
 import { EXIT_HELP, jobDetails, providerFailure, withRetries } from '../jobs';
@@ -36,7 +38,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   });
   if (values.job === undefined) throw new UsageError('--job is required');
   const t = validateTarget(values, { jobId: values.job }, { jobId: '--job' });
-  const policy = controllerPolicy(io.env);
+  const policy = readControllerConfig(io.env);
   const providers = providersFromEnv(io.env, policy.retry.callTimeoutMs);
   try {
     const provider = await providers.get(t.provider);

@@ -3,10 +3,13 @@
  * and by description prefix here (no provider filters descriptions), newest first as the
  * providers list them.
  */
+
+import { providersFromEnv } from '../../providers/index';
 import type { Job } from '../../providers/types';
+import { readControllerConfig } from '../../runtime';
 import { isSelect, targetOf } from '../../transition';
 import { type Command, type Io, parseOptions, writeLine } from '../command';
-import { controllerPolicy, PROVIDER_ENV_HELP, providersFromEnv } from '../env';
+import { PROVIDER_ENV_HELP } from '../env';
 import { numberFlag, TARGET_HELP, TARGET_OPTIONS, validateTarget } from '../flags';
 import { wantJson } from '../format';
 import { EXIT_HELP, jobTable, providerFailure, withRetries } from '../jobs';
@@ -69,7 +72,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   const { statuses, descriptionPrefix: prefix } = t.select;
   const max = t.select.max ?? 100;
 
-  const policy = controllerPolicy(io.env);
+  const policy = readControllerConfig(io.env);
   const providers = providersFromEnv(io.env, policy.retry.callTimeoutMs);
   const json = wantJson(io, values.json);
   const jobs: Job[] = [];
