@@ -41,7 +41,10 @@ const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   // COS auth string fields (q-ak, key/sign time, header and parameter lists, signature).
   [/\b(q-(?:ak|signature|key-time|sign-time))=[^&\s"'<>]*/gi, `$1=${R}`],
   // OSS V4 / AWS SigV4 / presigned-URL forms of a credential scope or signature.
-  [/\b((?:X-Amz-|x-oss-)?(?:Credential|Signature|Security-Token|SignatureV4)(?:=|:\s*))[^\s,&"'<>]+/gi, `$1${R}`],
+  [
+    /\b((?:X-Amz-|x-oss-)?(?:Credential|Signature|Security-Token|SignatureV4)(?:=|:\s*))[^\s,&"'<>]+/gi,
+    `$1${R}`,
+  ],
   // Session tokens named as headers or fields (x-cos-security-token: …, SecurityToken=…).
   [/\b((?:x-(?:cos|oss|amz)-)?(?:security|session)[-_]?token["']?\s*[:=]\s*["']?)[^\s,&"'<>]+/gi, `$1${R}`],
   // Authorization header values quoted whole.

@@ -93,7 +93,13 @@ export function optional(v: unknown): string | null {
   return typeof v === 'string' && v.trim() !== '' ? text(v) : null;
 }
 
-export function requiredText(provider: string, e: Element, name: string, where: string, meta: AnswerMeta): string {
+export function requiredText(
+  provider: string,
+  e: Element,
+  name: string,
+  where: string,
+  meta: AnswerMeta,
+): string {
   const v = optional(e[name]);
   if (v === null) throw malformed(provider, `a ${where} without ${name}`, meta);
   return v;

@@ -59,10 +59,14 @@ const parser = xmlParser(['ListJobsResult.Jobs.member']);
  * For DescribeJob / ListJobs, whose jobs carry manifest, operation and report subtrees that are
  * never read: left unparsed, they halve the parse.
  */
-const jobParser = xmlParser(['ListJobsResult.Jobs.member'], ['*.Manifest', '*.Operation', '*.Report', '*.FailureReasons']);
+const jobParser = xmlParser(
+  ['ListJobsResult.Jobs.member'],
+  ['*.Manifest', '*.Operation', '*.Report', '*.FailureReasons'],
+);
 
 const malformed = (what: string, meta: AnswerMeta) => malformedAnswer('COS', what, meta);
-const root = (body: string, name: string, meta: AnswerMeta, p = parser) => rootElement('COS', p, body, name, meta);
+const root = (body: string, name: string, meta: AnswerMeta, p = parser) =>
+  rootElement('COS', p, body, name, meta);
 const requiredText = (e: Element, name: string, where: string, meta: AnswerMeta) =>
   required('COS', e, name, where, meta);
 
@@ -163,8 +167,7 @@ export const ListJobs = {
     const members = isElement(r.Jobs) ? r.Jobs.member : undefined;
     const jobs = Array.isArray(members)
       ? members.map((m, i) => {
-          if (!isElement(m))
-            throw malformed(`a ListJobsResult.Jobs.member[${i}] that is not a job`, meta);
+          if (!isElement(m)) throw malformed(`a ListJobsResult.Jobs.member[${i}] that is not a job`, meta);
           return jobOf(m, `ListJobsResult.Jobs.member[${i}]`, meta);
         })
       : [];

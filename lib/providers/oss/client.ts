@@ -16,7 +16,15 @@ import { RULES } from '../rules';
 import type { CallOptions, CredentialSource, JobControl, Target } from '../types';
 import { type AnswerMeta, headerText, malformed } from '../xml';
 import { ossAuthorization, ossDate, UNSIGNED_PAYLOAD } from './sign';
-import { DescribeJob, decodeError, encodeQuery, ListJobs, type OssOperation, UpdateJobPriority, UpdateJobStatus } from './wire';
+import {
+  DescribeJob,
+  decodeError,
+  encodeQuery,
+  ListJobs,
+  type OssOperation,
+  UpdateJobPriority,
+  UpdateJobStatus,
+} from './wire';
 
 export interface OssControlOptions {
   /** Endpoint template with a `{region}` placeholder; default `https://oss-{region}.aliyuncs.com`. */
@@ -77,7 +85,8 @@ export function createOssControl(opts: OssControlOptions): JobControl {
         );
         const meta = { httpStatus: res.status, requestId: headerText(res.headers['x-oss-request-id']) };
         if (res.status >= 200 && res.status < 300) return decode(res.body, meta);
-        if (res.status >= 300 && res.status < 400) throw redirectError('OSS', res.status, ep.base, meta.requestId);
+        if (res.status >= 300 && res.status < 400)
+          throw redirectError('OSS', res.status, ep.base, meta.requestId);
         const err = decodeError(res.status, res.headers, res.body);
         // Our clock is off: sign again on the server's clock, once (see `clockOffsetFrom`).
         const offset = isClockSkew(err.code, err.message) ? clockOffsetFrom(res.headers, localNow) : null;

@@ -290,7 +290,9 @@ describe('answers', () => {
       () => DescribeJob.response('<DescribeJobResult><Job><JobId>a</JobId></Job></DescribeJobResult>'),
     ],
   ])('a 2xx that cannot be read (%s) is a retryable MalformedResponse', (_name, f) => {
-    expect(f).toThrow(expect.objectContaining({ kind: 'server', code: 'MalformedResponse', retryable: true }));
+    expect(f).toThrow(
+      expect.objectContaining({ kind: 'server', code: 'MalformedResponse', retryable: true }),
+    );
   });
 
   it.each([

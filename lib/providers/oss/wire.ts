@@ -55,7 +55,12 @@ export const UpdateJobStatus = {
     };
     // OSS takes 1–256 characters, so an empty reason is never sent empty; a Cancelled must carry
     // one (the reference), so it gets the documented default.
-    const sent = reason !== undefined && reason !== '' ? reason : requested === 'Cancelled' ? OSS_DEFAULT_CANCEL_REASON : undefined;
+    const sent =
+      reason !== undefined && reason !== ''
+        ? reason
+        : requested === 'Cancelled'
+          ? OSS_DEFAULT_CANCEL_REASON
+          : undefined;
     if (sent !== undefined) {
       if (Buffer.byteLength(sent) > MAX_REASON_BYTES)
         throw invalid(`statusUpdateReason: at most ${MAX_REASON_BYTES} bytes of UTF-8`);
