@@ -2,7 +2,7 @@
  * COS UpdateJobStatus against the sandbox, one call at a time over keep-alive:
  * - our client (`createCosControl`: validate, sign, send, parse) against a raw keep-alive
  *   `http.request` of the very bytes our client sends (captured and signed beforehand), so the
- *   ratio is our client-side cost per call over the bare round trip; target ≤ 1.15×;
+ *   ratio is our client-side cost per call over the bare round trip; target ≤ 1.3× (issue 14.5: simple code over microseconds);
  * - cos-nodejs-sdk-v5's generic `request()` for the same operation against ours; target ≥ 4×.
  * Every timed loop gets its own fresh Suspended jobs, so every side does the same server work.
  * The same comparisons against an echo server (no server work at all) are reported alongside:
@@ -139,7 +139,7 @@ export const cos: Benchmark = {
         baseline: 'raw keep-alive http.request, same bytes',
         unit: '×',
         value: spread(ratios(main.vsRaw.ours, main.vsRaw.raw)),
-        target: { op: '<=', value: 1.15 },
+        target: { op: '<=', value: 1.3 },
         detail: {
           calls,
           repeats,

@@ -1,7 +1,7 @@
 /**
  * OSS UpdateJobStatus against the sandbox, one call at a time over keep-alive: our client
  * (`createOssControl`: validate, V4-sign, send, parse) against a raw keep-alive `http.request` of
- * the very bytes our client sends (captured and signed beforehand); target ≤ 1.15×.
+ * the very bytes our client sends (captured and signed beforehand); target ≤ 1.3× (issue 14.5: simple code over microseconds).
  * Every timed loop gets its own fresh Suspended jobs, so both sides do the same server work.
  */
 import type { HttpRequest } from '../lib/providers/http';
@@ -77,7 +77,7 @@ export const oss: Benchmark = {
           baseline: 'raw keep-alive http.request, same bytes',
           unit: '×',
           value: spread(ratios(t.ours, t.raw)),
-          target: { op: '<=', value: 1.15 },
+          target: { op: '<=', value: 1.3 },
           detail: { calls, repeats, usPerCall: { ours: us(t.ours), raw: us(t.raw) } },
         }),
       ];
