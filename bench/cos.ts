@@ -29,6 +29,8 @@ const target = TARGETS.cos;
 /** The bytes our client would send for each job, signed now (valid for 15 minutes). */
 async function captureRequests(sb: CallSandbox, ids: string[]): Promise<PreparedRequest[]> {
   const out: PreparedRequest[] = [];
+  // The client checks that an answer names the job it asked about.
+  let current = '';
   const capture = createCosControl({
     endpoint: sb.url,
     credentials: async () => ({
@@ -40,11 +42,14 @@ async function captureRequests(sb: CallSandbox, ids: string[]): Promise<Prepared
       return {
         status: 200,
         headers: {},
-        body: '<UpdateJobStatusResult><JobId>x</JobId><Status>Ready</Status></UpdateJobStatusResult>',
+        body: `<UpdateJobStatusResult><JobId>${current}</JobId><Status>Ready</Status></UpdateJobStatusResult>`,
       };
     },
   });
-  for (const id of ids) await capture.updateStatus(target, id, 'Ready', undefined);
+  for (const id of ids) {
+    current = id;
+    await capture.updateStatus(target, id, 'Ready', undefined);
+  }
   return out;
 }
 

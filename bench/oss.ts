@@ -28,6 +28,8 @@ const credentialsOf = (sb: CallSandbox) => async () => ({
 /** The bytes our client would send for each job, signed now (the sandbox allows 15 minutes of skew). */
 async function captureRequests(sb: CallSandbox, ids: string[]): Promise<PreparedRequest[]> {
   const out: PreparedRequest[] = [];
+  // The client checks that an answer names the job it asked about.
+  let current = '';
   const capture = createOssControl({
     endpoint: sb.url,
     credentials: credentialsOf(sb),
@@ -36,11 +38,14 @@ async function captureRequests(sb: CallSandbox, ids: string[]): Promise<Prepared
       return {
         status: 200,
         headers: {},
-        body: '<UpdateJobStatusResult><JobId>x</JobId><Status>Ready</Status></UpdateJobStatusResult>',
+        body: `<UpdateJobStatusResult><JobId>${current}</JobId><Status>Ready</Status></UpdateJobStatusResult>`,
       };
     },
   });
-  for (const id of ids) await capture.updateStatus(target, id, 'Ready', undefined);
+  for (const id of ids) {
+    current = id;
+    await capture.updateStatus(target, id, 'Ready', undefined);
+  }
   return out;
 }
 

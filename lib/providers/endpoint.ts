@@ -36,9 +36,7 @@ export function endpointResolver(provider: string, template: string): (target: T
   if (sample.protocol !== 'https:' && sample.protocol !== 'http:')
     throw new Error(`the ${provider} endpoint ${shown} must be http:// or https://`);
   if (sample.pathname !== '/' || sample.search || sample.hash || sample.username || sample.password)
-    throw new Error(
-      `the ${provider} endpoint ${shown} must be an origin only (no path, query or user)`,
-    );
+    throw new Error(`the ${provider} endpoint ${shown} must be an origin only (no path, query or user)`);
 
   const cache = new Map<string, Origin>();
   return (target) => {
