@@ -26,6 +26,7 @@ import {
   existsSync,
   fsyncSync,
   mkdirSync,
+  ftruncateSync,
   openSync,
   readFileSync,
   renameSync,
@@ -273,36 +274,71 @@ export function applyRecord(image: Image, r: JournalRecord): void {
 
 export interface ReplayReport {
   image: Image;
-  /** Lines that were not JSON: a last line cut short by a kill, or the remains of a failed write. */
+  /** 1 when the last line was cut short by a kill mid-write (dropped: never acknowledged), else 0. */
   tornLines: number;
 }
 
-/** Read a journal (absent → empty). A file that is not ours is refused rather than overwritten. */
+/**
+ * Read a journal (absent → empty). Only a last line without its newline may be damaged: a kill
+ * mid-write leaves that, and its change was never acknowledged. Anything else — a bad line
+ * before the last, a file that is not ours, random bytes — refuses, naming the file and the line,
+ * rather than start an empty queue over messages that were promised.
+ */
 export function replayJournal(file: string): ReplayReport {
   const image: Image = new Map();
   if (!existsSync(file)) return { image, tornLines: 0 };
-  const lines = readFileSync(file, 'utf8').split('\n');
-  let tornLines = 0;
-  let first = true;
-  for (const [i, line] of lines.entries()) {
-    if (!line) continue;
-    let r: JournalRecord;
+  const { records, torn } = readJournalLines(file);
+  for (const [k, { line, value }] of records.entries()) {
+    const r = value as JournalRecord;
+    if (k === 0 && (r?.t !== 'head' || (r as { format?: unknown }).format !== FORMAT))
+      throw new Error(`${file}:${line}: not a ${FORMAT} journal; move it away to start an empty queue`);
     try {
-      r = JSON.parse(line) as JournalRecord;
-    } catch {
-      tornLines++;
-      continue;
-    }
-    if (first && (r.t !== 'head' || r.format !== FORMAT))
-      throw new Error(`${file} is not a ${FORMAT} journal; move it away to start an empty queue`);
-    first = false;
-    try {
+      if (typeof r !== 'object' || r === null) throw new Error('not a record');
       applyRecord(image, r);
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: ${(e as Error).message}`);
+      throw new Error(`${file}:${line}: ${(e as Error).message}; the journal is damaged`);
     }
   }
-  return { image, tornLines };
+  return { image, tornLines: torn ? 1 : 0 };
+}
+
+export interface JournalLines {
+  /** Every whole line, decoded, with its 1-based line number. */
+  records: { line: number; value: unknown }[];
+  /** The file ended in a partial line (no newline), which was dropped. */
+  torn: boolean;
+}
+
+/**
+ * The lines of a JSON-lines journal, strictly: every line ends in a newline and is JSON, except
+ * that a last line without its newline (a write cut short) is dropped and reported. A file whose
+ * only content is such a fragment is not a journal at all, so it is refused, not read as empty.
+ */
+export function readJournalLines(file: string): JournalLines {
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  const tail = lines.pop() ?? '';
+  const torn = tail.length > 0;
+  if (torn && lines.length === 0)
+    throw new Error(`${file}:1: not a journal (no complete line); move it away to start afresh`);
+  const records = lines.map((text, i) => {
+    try {
+      if (!text) throw new Error('empty line');
+      return { line: i + 1, value: JSON.parse(text) as unknown };
+    } catch (e) {
+      throw new Error(
+        `${file}:${i + 1}: not a journal line (${(e as Error).message}); the file is damaged, ` +
+          'and only its last line may be cut short — move it away to start afresh',
+      );
+    }
+  });
+  return { records, torn };
+}
+
+/** Write all of `data` at `pos`; returns the position after it. */
+export function writeAllSync(fd: number, data: Buffer, pos: number): number {
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, pos + off);
+  return pos + data.length;
 }
 
 // ── the journal file ────────────────────────────────────────────────────────────────────────
@@ -311,8 +347,8 @@ class Journal {
   private fd: number | undefined;
   private pending: string[] = [];
   private depth = 0;
-  /** A write failed part-way: the next one starts on a fresh line so only that line is lost. */
-  private cut = false;
+  /** Where the next line goes: the end of the last whole line. */
+  private pos = 0;
   private bytes = 0;
   private snapshotBytes = 0;
   live = false;
@@ -348,14 +384,18 @@ class Journal {
       this.pending = [];
       return;
     }
-    const data = Buffer.from((this.cut ? '\n' : '') + this.pending.join(''));
+    const data = Buffer.from(this.pending.join(''));
     this.pending = [];
     try {
-      for (let off = 0; off < data.length; ) off += writeSync(this.fd, data, off, data.length - off);
-      this.cut = false;
+      this.pos = writeAllSync(this.fd, data, this.pos);
     } catch (e) {
       // The caller's request fails, so its change was never acknowledged; a send is retried.
-      this.cut = true;
+      // Cut the partial line off: a torn line may only ever be the last one (see replayJournal).
+      try {
+        ftruncateSync(this.fd, this.pos);
+      } catch {
+        // If this fails too the torn line is the last one, unless a later write succeeds.
+      }
       throw e;
     }
     this.bytes += data.length;
@@ -397,7 +437,7 @@ class Journal {
     // the rename can leave lines going to a file that is no longer there.
     const fd = openSync(tmp, 'w');
     try {
-      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+      writeAllSync(fd, data, 0);
       // Once per compaction: a rename that a power cut could undo would lose the whole file.
       fsyncSync(fd);
       renameSync(tmp, this.file);
@@ -408,7 +448,7 @@ class Journal {
     }
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = fd;
-    this.cut = false;
+    this.pos = data.length;
     this.bytes = 0;
     this.snapshotBytes = data.length;
   }
@@ -427,7 +467,20 @@ export interface RestoreReport {
   /** Messages restored, and of them those still in flight (they return after their deadline). */
   messages: number;
   inFlight: number;
+  /** Messages restored per queue name (in flight included). */
+  perQueue: Record<string, number>;
   tornLines: number;
+}
+
+/** One line for a person: what a restart found (`jobctl run` prints it). */
+export function describeRestore(r: RestoreReport): string {
+  const per = Object.entries(r.perQueue)
+    .map(([q, n]) => `${q} ${n}`)
+    .join(', ');
+  return (
+    `restored ${r.messages} message(s) in ${r.queues} queue(s)${per ? ` (${per})` : ''}, ${r.inFlight} in flight` +
+    (r.tornLines ? '; dropped a last journal line cut short by a kill (never acknowledged)' : '')
+  );
 }
 
 export interface QueuePersistence {
@@ -448,6 +501,8 @@ export interface QueuePersistence {
 export interface PersistenceOptions {
   /** Compact while running once the journal has grown past this (and twice the snapshot). */
   compactAfterBytes?: number;
+  /** Where a dropped torn line is reported; default stderr. */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -467,6 +522,10 @@ export async function openQueuePersistence(
   try {
     const file = join(dataDir, JOURNAL_FILE);
     const { image, tornLines } = replayJournal(file);
+    if (tornLines)
+      (opts.warn ?? ((m) => process.stderr.write(`jobctl: ${m}\n`)))(
+        `${file}: dropped its last line, cut short by a kill mid-write (that change was never acknowledged)`,
+      );
     journal = new Journal(file, image, opts.compactAfterBytes ?? 64 * 1024 * 1024);
     store = new SqsStore();
     instrumentStore(store, journal);
@@ -503,12 +562,13 @@ export async function openQueuePersistence(
 }
 
 /**
- * One process per data directory: a second one would compact the file from under the first,
- * whose later lines would land in the replaced file and be lost. The lock names its owner's
- * pid; a lock whose owner is gone (kill -9) is taken over.
+ * One process per data directory (per lock file: the queue and the sandbox each take their own):
+ * a second one would compact the file from under the first, whose later lines would land in the
+ * replaced file and be lost. The lock names its owner's pid; a lock whose owner is gone (kill -9)
+ * is taken over.
  */
-function lockDataDir(dataDir: string): { release(): void } {
-  const path = resolve(dataDir, LOCK_FILE);
+export function lockDataDir(dataDir: string, lockFile = LOCK_FILE): { release(): void } {
+  const path = resolve(dataDir, lockFile);
   if (heldLocks.has(path)) throw new Error(`${dataDir} is in use by process ${process.pid} (this one)`);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -564,7 +624,9 @@ function restore(store: FqStore, image: Image): Omit<RestoreReport, 'tornLines'>
   const now = Date.now();
   let messages = 0;
   let inFlight = 0;
+  const perQueue: Record<string, number> = {};
   for (const qi of image.values()) {
+    perQueue[qi.meta.q] = qi.msgs.size;
     const { q: name, url, arn, a, g, c, l } = qi.meta;
     const q = store.createQueue(name, url, arn, a, g);
     q.createdTimestamp = c;
@@ -588,7 +650,7 @@ function restore(store: FqStore, image: Image): Omit<RestoreReport, 'tornLines'>
     }
     for (const [k, d] of qi.dedup) if (d.at + DEDUP_WINDOW_MS > now) q.recordDeduplication(k, d.id, d.s);
   }
-  return { queues: image.size, messages, inFlight };
+  return { queues: image.size, messages, inFlight, perQueue };
 }
 
 /** Map whose changes are journaled: fauxqs's TagQueue / UntagQueue edit `queue.tags` directly. */

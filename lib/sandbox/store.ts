@@ -58,8 +58,12 @@ export interface StoreSnapshot {
 export interface JobStoreOptions {
   now: () => number;
   pace: Pace;
-  /** Called after any change (API or lifecycle); persistence debounces on it. */
-  onChange?: () => void;
+  /**
+   * Called, before the change is reported to the caller, with the jobs an API call or a seed
+   * changed; persistence journals them. Steps the clock makes alone are not reported: they follow
+   * from the jobs' state and the clock.
+   */
+  onChange?: (jobs: readonly SandboxJob[]) => void;
 }
 
 interface Namespace {
@@ -84,7 +88,7 @@ export class JobStore {
   private seq = 0;
   readonly now: () => number;
   readonly pace: Pace;
-  private readonly onChange: () => void;
+  private readonly onChange: (jobs: readonly SandboxJob[]) => void;
 
   constructor(opts: JobStoreOptions) {
     this.now = opts.now;
@@ -176,13 +180,14 @@ export class JobStore {
     };
     if (this.ns(scope, false)?.byId.has(job.jobId)) throw new Error(`job ${job.jobId} already exists`);
     this.insert(job);
-    this.onChange();
+    this.onChange([job]);
     return this.view(job);
   }
 
   /** Load seed jobs as they are described: in their status, entered at load time. */
   seed(seeds: readonly SeedJob[], makeId: (provider: SeedJob['provider']) => string): void {
     const now = this.now();
+    const added: SandboxJob[] = [];
     for (const s of seeds) {
       const namespace = seedNamespace(s);
       const creationTime =
@@ -219,8 +224,9 @@ export class JobStore {
       const ns = this.ns({ provider: s.provider, namespace }, true)!;
       if (ns.byId.has(job.jobId)) throw new Error(`seed job ${job.jobId} appears twice in ${namespace}`);
       this.insert(job);
+      added.push(job);
     }
-    if (seeds.length > 0) this.onChange();
+    if (added.length > 0) this.onChange(added);
   }
 
   updateStatus(
@@ -238,7 +244,7 @@ export class JobStore {
     // Ready confirms the job for good: it never asks again.
     if (requested === 'Ready') job.confirmationRequired = false;
     job.statusUpdateReason = reason ?? job.statusUpdateReason;
-    this.onChange();
+    this.onChange([job]);
     return { ok: true, job: this.view(job) };
   }
 
@@ -248,7 +254,7 @@ export class JobStore {
     if (!job) return { ok: false, reason: 'not-found' };
     if (TERMINAL.has(job.status)) return { ok: false, reason: 'terminal', job: this.view(job) };
     job.priority = priority;
-    this.onChange();
+    this.onChange([job]);
     return { ok: true, job: this.view(job) };
   }
 
@@ -256,7 +262,6 @@ export class JobStore {
 
   /** Run every automatic transition due by `now`, each at the instant it was due. */
   advance(now: number = this.now()): void {
-    let changed = false;
     while (this.heap.length > 0 && this.heap[0]!.at <= now) {
       const due = pop(this.heap)!;
       if (this.versions.get(due.job) !== due.version) continue;
@@ -270,9 +275,7 @@ export class JobStore {
           reason: `The job waited for confirmation longer than ${this.pace.suspendedTimeoutMs} ms`,
         });
       }
-      changed = true;
     }
-    if (changed) this.onChange();
   }
 
   /** Progress as of now: an Active job's succeeded count grows with its time in Active. */
