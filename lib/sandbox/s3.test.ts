@@ -250,10 +250,11 @@ describe('modeled errors', () => {
       status: 400,
     },
     {
+      // An error the S3 Control model declares for UpdateJobPriority (JobStatusException is not one).
       name: 'a priority change on a finished job',
       send: () =>
         s3.send(new UpdateJobPriorityCommand({ AccountId: ACCOUNT, JobId: 'complete-0001', Priority: 1 })),
-      error: 'JobStatusException',
+      error: 'BadRequestException',
       status: 400,
     },
     {
