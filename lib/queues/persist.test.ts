@@ -309,7 +309,9 @@ describe('embedded queue with a data directory', () => {
 
     sqs = await open({ persistence: { warn } });
     expect(running!.restored).toMatchObject({ messages: 2, tornLines: 1 });
-    expect(warnings).toEqual([expect.stringMatching(/queue\.jsonl: dropped its last line, cut short by a kill/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/queue\.jsonl: dropped its last line, cut short by a kill/),
+    ]);
     const now = await urlNow(sqs, 'torn');
     await sqs.send(new SendMessageCommand({ QueueUrl: now, MessageBody: 'three' }));
     // The torn line is gone with the compaction at start, so it cannot end up mid-file.
@@ -427,7 +429,9 @@ describe('embedded queue with a data directory', () => {
       perQueue: { qa: 2, qb: 1 },
       tornLines: 0,
     });
-    expect(describeRestore(running!.restored!)).toBe('restored 3 message(s) in 2 queue(s) (qa 2, qb 1), 1 in flight');
+    expect(describeRestore(running!.restored!)).toBe(
+      'restored 3 message(s) in 2 queue(s) (qa 2, qb 1), 1 in flight',
+    );
   });
 
   it('loses no acknowledged send when the process is killed with SIGKILL mid-stream', async () => {

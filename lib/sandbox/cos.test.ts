@@ -407,6 +407,51 @@ describe('documented errors', () => {
   });
 });
 
+describe('target scope: region and UIN as well as APPID', () => {
+  /** A signed GET for `path` with the Host a COS client sends to `{uin}.cos-control.{region}.…`. */
+  function describeAs(host: string, jobId: string) {
+    const headers = { host, 'x-cos-appid': EXAMPLE.cos.appId };
+    const authorization = COS.getAuthorization({
+      SecretId: sb.credentials.cos.secretId,
+      SecretKey: sb.credentials.cos.secretKey,
+      Method: 'GET',
+      Pathname: `/jobs/${jobId}`,
+      Headers: headers,
+    });
+    return rawRequest(`${sb.url}/jobs/${jobId}`, { method: 'GET', headers: { ...headers, authorization } });
+  }
+
+  it('a typo in the region or the UIN finds no job (NoSuchJob), as COS answers; the right ones do', async () => {
+    sb.store.createJob(
+      {
+        provider: 'cos',
+        namespace: EXAMPLE.cos.appId,
+        region: EXAMPLE.cos.region,
+        account: EXAMPLE.cos.account,
+      },
+      { priority: 1, confirmationRequired: true, jobId: 'scoped-1' },
+    );
+    const right = await describeAs(
+      `${EXAMPLE.cos.account}.cos-control.${EXAMPLE.cos.region}.myqcloud.com`,
+      'scoped-1',
+    );
+    expect(right.status).toBe(200);
+    for (const host of [
+      `${EXAMPLE.cos.account}.cos-control.ap-guangzhuo.myqcloud.com`,
+      `100000000002.cos-control.${EXAMPLE.cos.region}.myqcloud.com`,
+    ]) {
+      const r = await describeAs(host, 'scoped-1');
+      expect({ host, status: r.status, code: errorOf(r).Code }).toEqual({
+        host,
+        status: 404,
+        code: 'NoSuchJob',
+      });
+    }
+    // A bare address says neither, so it sees the job.
+    expect((await describeAs(new URL(sb.url).host, 'scoped-1')).status).toBe(200);
+  });
+});
+
 describe('signatures', () => {
   const SIGNED_QUERY = { requestedJobStatus: 'Cancelled' };
 
@@ -490,12 +535,19 @@ describe('signatures', () => {
       method: 'POST',
       headers: { ...headers, authorization, 'x-cos-security-token': 'session-token' },
     });
-    expect({ status: r.status, code: errorOf(r).Code }).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
+    expect({ status: r.status, code: errorOf(r).Code }).toEqual({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+    });
   });
 
   it('refuses a signed token that was changed after signing', async () => {
     const host = new URL(sb.url).host;
-    const signedHeaders = { host, 'x-cos-appid': EXAMPLE.cos.appId, 'x-cos-security-token': 'the-signed-one' };
+    const signedHeaders = {
+      host,
+      'x-cos-appid': EXAMPLE.cos.appId,
+      'x-cos-security-token': 'the-signed-one',
+    };
     const authorization = COS.getAuthorization({
       SecretId: sb.credentials.cos.secretId,
       SecretKey: sb.credentials.cos.secretKey,
@@ -511,7 +563,10 @@ describe('signatures', () => {
       });
     expect((await send('the-signed-one')).status).toBe(200);
     const r = await send('another-one');
-    expect({ status: r.status, code: errorOf(r).Code }).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
+    expect({ status: r.status, code: errorOf(r).Code }).toEqual({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+    });
   });
 
   it('refuses a request without Authorization as AccessDenied', async () => {

@@ -161,7 +161,8 @@ describe('dataDir under kill -9', () => {
           });
           if (!r.ok || killed) break;
           acked.get(jobId)!.status = 'Ready';
-          if ((answered += 2) >= 200 && !killed) {
+          answered += 2;
+          if (answered >= 200 && !killed) {
             killed = true;
             child.kill('SIGKILL');
           }
@@ -208,8 +209,16 @@ describe('dataDir under kill -9', () => {
 
   it('replays the journal over the snapshot; a torn last line is dropped and reported, other damage refuses', async () => {
     const sb = await startSandbox({ dataDir: dir, seed: SEED, pace: false });
-    await cosCall(cosSdk(sb), sb, { method: 'POST', path: '/jobs/seeded-1/priority', query: { priority: '5' } });
-    await cosCall(cosSdk(sb), sb, { method: 'POST', path: '/jobs/seeded-2/priority', query: { priority: '6' } });
+    await cosCall(cosSdk(sb), sb, {
+      method: 'POST',
+      path: '/jobs/seeded-1/priority',
+      query: { priority: '5' },
+    });
+    await cosCall(cosSdk(sb), sb, {
+      method: 'POST',
+      path: '/jobs/seeded-2/priority',
+      query: { priority: '6' },
+    });
     // What a kill leaves: snapshot plus journal, lock still there (owned by this live process, so
     // copy the files aside rather than close).
     const journal = await readFile(join(dir, JOURNAL_FILE), 'utf8');

@@ -180,7 +180,9 @@ export function openPersister(dataDir: string, store: () => JobStore, opts: Open
     // From here the snapshot holds everything; the journal restarts under its generation.
     if (fd !== undefined) closeSync(fd);
     fd = openSync(journalPath, 'w');
-    const head = Buffer.from(`${JSON.stringify({ t: 'head', format: JOURNAL_FORMAT, gen } satisfies JournalLine)}\n`);
+    const head = Buffer.from(
+      `${JSON.stringify({ t: 'head', format: JOURNAL_FORMAT, gen } satisfies JournalLine)}\n`,
+    );
     pos = writeAllSync(fd, head, 0);
     fdatasyncSync(fd);
   };

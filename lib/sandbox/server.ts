@@ -22,7 +22,7 @@ import { type FaultDecision, FaultInjector, type FaultOptions } from './faults';
 import { newJobId } from './ids';
 import { DEFAULT_SUSPENDED_TIMEOUT_MS } from './lifecycle';
 import { OSS_EC, ossErrorBody } from './oss/wire';
-import { openPersister, type Persister, type PersisterOptions, readState } from './persistence';
+import { openPersister, type Persister, type PersisterOptions } from './persistence';
 import { parseQuery, queryParams } from './query';
 import { route } from './router';
 import { s3ErrorBody } from './s3/wire';
@@ -236,14 +236,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const namespace = namespaceOf(provider, headers, auth.region);
     if (!namespace.ok) return fail(namespace.error);
 
+    const target = targetOf(provider, headers, auth.region);
     try {
       const xml = r.handler(
         {
-          scope: { provider, namespace: namespace.value },
+          scope: { provider, namespace: namespace.value, ...target },
           jobId: r.jobId,
           query: params,
           body,
-          region: auth.region,
+          region: target.region,
         },
         store,
       );
@@ -387,6 +388,21 @@ function faultError(d: FaultDecision, provider: ProviderName): SandboxError | un
     default:
       return undefined;
   }
+}
+
+/**
+ * The parts of the target a request carries besides its namespace: S3's region is its signature's;
+ * COS's region and UIN are in the host a client addresses (`{uin}.cos-control.{region}.…`), absent
+ * when it speaks to a bare address (then the request does not say, and every region matches).
+ */
+function targetOf(
+  provider: ProviderName,
+  headers: Record<string, string>,
+  signedRegion: string | null,
+): { region: string | null; account: string | null } {
+  if (provider !== 'cos') return { region: signedRegion, account: null };
+  const m = /^([0-9]{1,64})\.cos-control\.([a-z0-9-]{1,64})\./.exec(headers.host ?? '');
+  return m ? { region: m[2]!, account: m[1]! } : { region: null, account: null };
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { JobStatus } from '../providers/types';
 import { newJobId } from './ids';
 import { automaticStep, decideStatusChange, type Pace, type Requestable, TERMINAL } from './lifecycle';
-import type { SandboxJob, Scope, SeedJob } from './types';
+import { inScope, type SandboxJob, type Scope, type SeedJob } from './types';
 
 export interface ListOptions {
   /** Only these statuses; all when absent or empty. */
@@ -100,7 +100,7 @@ export class JobStore {
 
   get(scope: Scope, jobId: string): SandboxJob | undefined {
     this.advance();
-    const job = this.ns(scope, false)?.byId.get(jobId);
+    const job = this.find(scope, jobId);
     return job && this.view(job);
   }
 
@@ -110,7 +110,7 @@ export class JobStore {
     const ns = this.ns(scope, false);
     let start = ns ? ns.order.length - 1 : -1;
     if (opts.nextToken !== undefined) {
-      const after = ns?.byId.get(opts.nextToken);
+      const after = this.find(scope, opts.nextToken);
       if (!ns || !after) throw new InvalidNextToken(`no job ${opts.nextToken} to continue after`);
       start = indexOf(ns.order, after) - 1;
     }
@@ -119,7 +119,7 @@ export class JobStore {
     let i = start;
     for (; i >= 0 && jobs.length < opts.maxResults; i--) {
       const job = ns!.order[i]!;
-      if (!wanted || wanted.has(job.status)) jobs.push(this.view(job));
+      if ((!wanted || wanted.has(job.status)) && inScope(job, scope)) jobs.push(this.view(job));
     }
     // More may follow only if the scan stopped early; a filtered tail may still turn out empty.
     const more = i >= 0 && jobs.length > 0;
@@ -144,7 +144,7 @@ export class JobStore {
   findByClientToken(scope: Scope, token: string): SandboxJob | undefined {
     this.advance();
     for (const job of this.ns(scope, false)?.order ?? []) {
-      if (job.clientRequestToken === token) return this.view(job);
+      if (job.clientRequestToken === token && inScope(job, scope)) return this.view(job);
     }
     return undefined;
   }
@@ -175,7 +175,8 @@ export class JobStore {
       failureReasons: [],
       operation: input.operation ?? defaultOperation(scope.provider),
       clientRequestToken: input.clientRequestToken ?? null,
-      region: input.region ?? null,
+      region: input.region ?? scope.region ?? null,
+      account: scope.provider === 'cos' ? (scope.account ?? null) : null,
       seq: 0,
     };
     if (this.ns(scope, false)?.byId.has(job.jobId)) throw new Error(`job ${job.jobId} already exists`);
@@ -219,6 +220,7 @@ export class JobStore {
         operation: s.operation ?? defaultOperation(s.provider),
         clientRequestToken: null,
         region: s.region ?? null,
+        account: s.provider === 'cos' ? (s.account ?? null) : null,
         seq: 0,
       };
       const ns = this.ns({ provider: s.provider, namespace }, true)!;
@@ -236,7 +238,7 @@ export class JobStore {
     reason: string | undefined,
   ): StatusChangeResult {
     this.advance();
-    const job = this.ns(scope, false)?.byId.get(jobId);
+    const job = this.find(scope, jobId);
     if (!job) return { ok: false, reason: 'not-found' };
     const decision = decideStatusChange(scope.provider, job.status, requested);
     if (!decision.ok) return { ok: false, reason: decision.reason, job: this.view(job) };
@@ -250,7 +252,7 @@ export class JobStore {
 
   updatePriority(scope: Scope, jobId: string, priority: number): PriorityChangeResult {
     this.advance();
-    const job = this.ns(scope, false)?.byId.get(jobId);
+    const job = this.find(scope, jobId);
     if (!job) return { ok: false, reason: 'not-found' };
     if (TERMINAL.has(job.status)) return { ok: false, reason: 'terminal', job: this.view(job) };
     job.priority = priority;
@@ -313,6 +315,12 @@ export class JobStore {
   }
 
   // ── internals ─────────────────────────────────────────────────────────────────────────────
+
+  /** The job, if it belongs to every part of the target the scope names. */
+  private find(scope: Scope, jobId: string): SandboxJob | undefined {
+    const job = this.ns(scope, false)?.byId.get(jobId);
+    return job && inScope(job, scope) ? job : undefined;
+  }
 
   private ns(scope: Scope, create: boolean): Namespace | undefined {
     const key = `${scope.provider}:${scope.namespace}`;
