@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EmbeddedQueue, startEmbeddedQueue } from './embedded';
-import { describeRestore, JOURNAL_FILE } from './persist';
+import { checkFauxqsSurfaces, describeRestore, FAUXQS_SURFACES, JOURNAL_FILE } from './persist';
 import { createSqsClient } from './sqs';
 
 let dir: string;
@@ -96,6 +96,17 @@ async function counts(sqs: SQSClient, url: string) {
 
 /** The URL this run gives a queue (the port changes between runs). */
 const urlNow = async (sqs: SQSClient, name: string) => createQueue(sqs, name);
+
+describe('the fauxqs internals persistence depends on', () => {
+  it('are all still there in the installed fauxqs (each problem names its surface)', async () => {
+    const problems = await checkFauxqsSurfaces();
+    expect(
+      problems,
+      `fauxqs changed what lib/queues/persist.ts wraps — re-check FAUXQS_SURFACES:\n${problems.join('\n')}`,
+    ).toEqual([]);
+    expect(FAUXQS_SURFACES.length).toBe(9);
+  });
+});
 
 describe('embedded queue with a data directory', () => {
   it('keeps sent messages — body, attributes, ids, timestamps — across a restart', async () => {

@@ -18,8 +18,8 @@
  *
  * The seam is fauxqs's SqsStore, which its package does not export: it is loaded from the
  * installed package's own files (next to its entry point) and handed to `buildApp({ stores })`,
- * and its queues' methods are wrapped per instance. `assertShape` fails loudly if a fauxqs
- * upgrade moves what is wrapped here.
+ * and its queues' methods are wrapped per instance. FAUXQS_SURFACES lists every private surface
+ * this relies on; `checkFauxqsSurfaces` fails loudly, naming it, if a fauxqs upgrade moves one.
  */
 import {
   closeSync,
@@ -105,44 +105,130 @@ export interface FqStore {
 
 type StoreClass = new () => FqStore;
 
+/**
+ * Every fauxqs-internal surface this module depends on, in one place: checked against fauxqs
+ * 1.9.2. None of it is fauxqs's public API, so an upgrade may move any of it; `checkFauxqsSurfaces`
+ * tests each (at start, and in persist.test.ts) and names what moved. Behaviour relied on but not
+ * checkable here: fauxqs's handlers run synchronously from the store call to the reply (so a line
+ * written inside the call is on disk before the answer), and TagQueue/UntagQueue edit `queue.tags`
+ * in place.
+ */
+export const FAUXQS_SURFACES = [
+  'dist/sqs/sqsStore.js exports class SqsStore (not exported by the package)',
+  'buildApp({ stores: { sqsStore } }) uses the store it is given (dist/app.js)',
+  'SqsStore#createQueue/deleteQueue/getQueue/purgeAll/buildQueueUrl, #queues and #queuesByName Maps',
+  'SqsQueue#isFifo/enqueue/dequeue/deleteMessage/changeVisibility/purge/setAttributes/recordDeduplication',
+  'SqsQueue#tags, #inflightMessages, #fifoLockedGroups are Maps; #sequenceCounter a number',
+  'SqsQueue#inflightMessages values are { message, receiptHandle, visibilityDeadline } keyed by receipt handle',
+  'SqsQueue#dequeue moves a message past maxReceiveCount by calling the DLQ queue’s enqueue during the dequeue',
+  'FIFO deduplication window DEDUP_WINDOW_MS = 5 minutes (sqsStore.js)',
+  'FIFO group key of a message without MessageGroupId is "__default" (fifoLockedGroups)',
+] as const;
+
 let storeClass: Promise<StoreClass> | undefined;
+
+const sqsStoreUrl = () => new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs'));
 
 /** fauxqs's SqsStore class: the same module its app.js imports, found beside the entry point. */
 function loadStoreClass(): Promise<StoreClass> {
   storeClass ??= (async () => {
-    const url = new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs'));
-    const mod = (await import(url.href)) as { SqsStore?: StoreClass };
-    if (typeof mod.SqsStore !== 'function') throw new Error(`fauxqs: no SqsStore in ${url.href}`);
-    assertShape(new mod.SqsStore());
-    return mod.SqsStore;
+    const problems = await checkFauxqsSurfaces();
+    if (problems.length)
+      throw new Error(
+        `this fauxqs version does not have what queue persistence wraps (${problems.join('; ')}); ` +
+          'run without --data-dir or pin fauxqs 1.9.x',
+      );
+    return ((await import(sqsStoreUrl().href)) as { SqsStore: StoreClass }).SqsStore;
   })();
   return storeClass;
 }
 
-function assertShape(store: FqStore): void {
-  const q = store.createQueue('probe', 'http://probe/0/probe', 'arn:aws:sqs:x:0:probe');
-  const missing = [
-    ...['getQueue', 'deleteQueue', 'purgeAll', 'buildQueueUrl'].filter(
-      (k) => typeof (store as unknown as Record<string, unknown>)[k] !== 'function',
-    ),
-    ...[
-      'isFifo',
-      'enqueue',
-      'dequeue',
-      'deleteMessage',
-      'changeVisibility',
-      'purge',
-      'setAttributes',
-      'recordDeduplication',
-    ].filter((k) => typeof (q as unknown as Record<string, unknown>)[k] !== 'function'),
-    ...(['tags', 'inflightMessages', 'fifoLockedGroups'] as const).filter((k) => !(q[k] instanceof Map)),
-    ...(typeof q.sequenceCounter === 'number' ? [] : ['sequenceCounter']),
-  ];
-  if (missing.length)
-    throw new Error(
-      `this fauxqs version does not have what queue persistence wraps (${missing.join(', ')}); ` +
-        'run without --data-dir or pin fauxqs 1.9.x',
-    );
+/** What of FAUXQS_SURFACES the installed fauxqs no longer has, each naming the surface. */
+export async function checkFauxqsSurfaces(): Promise<string[]> {
+  const url = sqsStoreUrl();
+  let mod: { SqsStore?: StoreClass };
+  try {
+    mod = (await import(url.href)) as { SqsStore?: StoreClass };
+  } catch (e) {
+    return [`${FAUXQS_SURFACES[0]}: cannot load ${url.href} (${(e as Error).message})`];
+  }
+  if (typeof mod.SqsStore !== 'function') return [`${FAUXQS_SURFACES[0]}: no SqsStore in ${url.href}`];
+  const problems: string[] = [];
+  const source = readFileSync(url, 'utf8');
+  const app = readFileSync(new URL('../app.js', url), 'utf8');
+  if (!/options\?\.stores\?\.sqsStore/.test(app)) problems.push(FAUXQS_SURFACES[1]);
+  if (!/DEDUP_WINDOW_MS = 5 \* 60 \* 1000/.test(source)) problems.push(FAUXQS_SURFACES[7]);
+  if (!/messageGroupId \?\? "__default"/.test(source)) problems.push(FAUXQS_SURFACES[8]);
+
+  const store = new mod.SqsStore();
+  const fn = (o: object, k: string) => typeof (o as Record<string, unknown>)[k] === 'function';
+  const missingStore = ['createQueue', 'deleteQueue', 'getQueue', 'purgeAll', 'buildQueueUrl'].filter(
+    (k) => !fn(store, k),
+  );
+  if (!(store.queues instanceof Map)) missingStore.push('queues');
+  if (!(store.queuesByName instanceof Map)) missingStore.push('queuesByName');
+  if (missingStore.length) return [...problems, `${FAUXQS_SURFACES[2]}: missing ${missingStore.join(', ')}`];
+
+  const dlq = store.createQueue('probe-dlq', 'http://probe/0/probe-dlq', 'arn:aws:sqs:x:0:probe-dlq');
+  const q = store.createQueue('probe', 'http://probe/0/probe', 'arn:aws:sqs:x:0:probe', {
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 }),
+  });
+  const missingQueue = [
+    'isFifo',
+    'enqueue',
+    'dequeue',
+    'deleteMessage',
+    'changeVisibility',
+    'purge',
+    'setAttributes',
+    'recordDeduplication',
+  ].filter((k) => !fn(q, k));
+  if (missingQueue.length) return [...problems, `${FAUXQS_SURFACES[3]}: missing ${missingQueue.join(', ')}`];
+  const notMaps = (['tags', 'inflightMessages', 'fifoLockedGroups'] as const).filter(
+    (k) => !(q[k] instanceof Map),
+  );
+  if (notMaps.length || typeof q.sequenceCounter !== 'number')
+    problems.push(`${FAUXQS_SURFACES[4]}: ${[...notMaps, 'sequenceCounter'].join(', ')}`);
+
+  // Behaviour: one receive puts the message in flight as recorded; the next moves it to the DLQ
+  // through the DLQ's enqueue, inside the dequeue.
+  try {
+    const msg: FqMessage = {
+      messageId: 'probe-1',
+      body: 'probe',
+      md5OfBody: '',
+      messageAttributes: {},
+      md5OfMessageAttributes: '',
+      sentTimestamp: Date.now(),
+      approximateReceiveCount: 0,
+    };
+    q.enqueue(msg);
+    const resolver = (arn: string) => (arn === dlq.arn ? dlq : undefined);
+    const [got] = q.dequeue(1, 30, resolver);
+    const e = got && q.inflightMessages.get(got.ReceiptHandle);
+    if (
+      !e ||
+      e.message !== msg ||
+      e.receiptHandle !== got.ReceiptHandle ||
+      typeof e.visibilityDeadline !== 'number'
+    )
+      problems.push(FAUXQS_SURFACES[5]);
+    q.changeVisibility(got?.ReceiptHandle ?? '', 0);
+    let movedDuringDequeue = false;
+    let inDequeue = false;
+    const enqueue = dlq.enqueue.bind(dlq);
+    dlq.enqueue = (m) => {
+      movedDuringDequeue = inDequeue && m.messageId === msg.messageId;
+      enqueue(m);
+    };
+    inDequeue = true;
+    q.dequeue(1, 30, resolver);
+    inDequeue = false;
+    if (!movedDuringDequeue) problems.push(FAUXQS_SURFACES[6]);
+  } catch (e) {
+    problems.push(`${FAUXQS_SURFACES[5]} / ${FAUXQS_SURFACES[6]}: ${(e as Error).message}`);
+  }
+  return problems;
 }
 
 // ── the journal's records ──────────────────────────────────────────────────────────────────
