@@ -92,6 +92,28 @@ describe('dataDir', () => {
     await expect(startSandbox({ dataDir: dir })).rejects.toThrow(/not valid JSON.*move it away/);
   });
 
+  it('a malformed sandbox.json fails naming the file and where the JSON breaks', async () => {
+    const file = join(dir, STATE_FILE);
+    await writeFile(file, '{"format": "jobctl-sandbox/1",\n "jobs": [}\n', 'utf8');
+    await expect(startSandbox({ dataDir: dir })).rejects.toThrow(`${file}: not valid JSON`);
+    await expect(startSandbox({ dataDir: dir })).rejects.toThrow(/at line 2 column 11/);
+    // Valid JSON that is not a state file, or holds something that is not a job, names it too.
+    for (const [text, message] of [
+      ['null', `${file}: not a jobctl-sandbox/1 state file`],
+      ['{"format": "jobctl-sandbox/1", "jobs": [5]}', `${file}: jobs[0]: not a sandbox job`],
+      [
+        '{"format": "jobctl-sandbox/1", "jobs": [{"provider": "cos"}]}',
+        `${file}: jobs[0]: not a sandbox job`,
+      ],
+    ] as const) {
+      await writeFile(file, text, 'utf8');
+      await expect(startSandbox({ dataDir: dir })).rejects.toThrow(message);
+    }
+    // Refused, not overwritten, and the directory is free again.
+    expect(await readFile(file, 'utf8')).toContain('"provider": "cos"');
+    expect(await readdir(dir)).toEqual([STATE_FILE]);
+  });
+
   it('creates the data directory when it does not exist yet', async () => {
     const nested = join(dir, 'a', 'b');
     const sb = await startSandbox({ dataDir: nested, seed: SEED, pace: false });

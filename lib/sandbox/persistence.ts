@@ -82,8 +82,8 @@ export function readState(dataDir: string): SavedState | undefined {
         if (!saved && gen !== 0) throw new Error(`${journalPath}: its snapshot ${path} is missing`);
         for (const { line, value } of records.slice(1)) {
           const r = value as Partial<Extract<JournalLine, { t: 'job' }>>;
-          if (r?.t !== 'job' || typeof r.j !== 'object' || r.j === null || typeof r.j.jobId !== 'string')
-            throw new Error(`${journalPath}:${line}: not a sandbox journal record`);
+          if (r?.t !== 'job') throw new Error(`${journalPath}:${line}: not a sandbox journal record`);
+          checkJob(r.j, `${journalPath}:${line}`);
           jobs.set(jobKey(r.j), r.j);
           journaled++;
         }
@@ -109,16 +109,102 @@ function parseSnapshot(path: string, text: string): SavedSnapshot {
   const o = value as Partial<SavedSnapshot> | null;
   if (typeof o !== 'object' || o === null || o.format !== FORMAT || !Array.isArray(o.jobs))
     throw new Error(`${path}: not a ${FORMAT} state file; move it away to start afresh`);
+  for (const [i, j] of o.jobs.entries()) checkJob(j, `${path}: jobs[${i}]`);
   return o as SavedSnapshot;
 }
 
-/** Line and column of a JSON.parse error, which Node 20 reports only as a character offset. */
-function where(text: string, e: Error): string {
-  const m = /at position (\d+)/.exec(e.message);
-  const at = m ? Number(m[1]) : /end of JSON input/.test(e.message) ? text.length : undefined;
-  if (at === undefined) return '';
+/** Enough of a job's shape that restoring it cannot fail half-way with a TypeError. */
+function checkJob(j: unknown, where: string): asserts j is SandboxJob {
+  const o = j as Record<string, unknown> | null;
+  const bad =
+    typeof o !== 'object' || o === null
+      ? 'not an object'
+      : ((['provider', 'namespace', 'jobId', 'status'] as const).find((k) => typeof o[k] !== 'string') ??
+        (['creationTime', 'statusSince', 'seq', 'priority'] as const).find((k) => !Number.isFinite(o[k])) ??
+        (Array.isArray(o.failureReasons) ? undefined : 'failureReasons'));
+  if (bad) throw new Error(`${where}: not a sandbox job (${bad}); move the file away to start afresh`);
+}
+
+/**
+ * Where a JSON text breaks, as ` at line L column C`. Node 20's JSON.parse names a position for
+ * some errors only, so on failure the text is scanned again to find the first bad character.
+ */
+export function where(text: string, _e?: Error): string {
+  const at = jsonErrorOffset(text);
   const before = text.slice(0, at).split('\n');
   return ` at line ${before.length} column ${before[before.length - 1]!.length + 1}`;
+}
+
+/** The offset of the first character that cannot continue a JSON text (its length if it ends early). */
+function jsonErrorOffset(t: string): number {
+  let i = 0;
+  const ws = () => {
+    while (i < t.length && ' \t\n\r'.includes(t[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const string = () => {
+    if (t[i] !== '"') fail();
+    i++;
+    while (i < t.length && t[i] !== '"') {
+      if (t.charCodeAt(i) < 0x20) fail();
+      if (t[i] === '\\') {
+        i++;
+        if (t[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(t.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(t[i] ?? 'x')) fail();
+      }
+      i++;
+    }
+    if (i >= t.length) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = t[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (t[i] === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (c === '{') {
+          ws();
+          string();
+          ws();
+          if (t[i] !== ':') fail();
+          i++;
+        }
+        value();
+        ws();
+        if (t[i] === ',') i++;
+        else if (t[i] === close) {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '"') {
+      string();
+      return;
+    }
+    const m = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(t.slice(i, i + 400));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  try {
+    value();
+    ws();
+    return i;
+  } catch (at) {
+    if (typeof at === 'number') return at;
+    throw at;
+  }
 }
 
 const jobKey = (j: Pick<SandboxJob, 'provider' | 'namespace' | 'jobId'>) =>
