@@ -1,9 +1,9 @@
 /**
  * Keeps the store on disk under a data directory so `jobctl run` finds its jobs again, and so
  * that no answer the sandbox gave is contradicted after a crash: every change an API call makes
- * is appended to `<dataDir>/sandbox.jsonl` (the whole job, as it now stands) and fsynced before
- * the store call returns, which is before the answer is written. A kill -9 right after an answer
- * therefore loses nothing that answer reported.
+ * is appended to `<dataDir>/sandbox.jsonl` (the whole job, as it now stands) inside the store
+ * call, and fsynced before the answer is written (one fsync shared by the answers waiting for it).
+ * A kill -9 — or a power cut — right after an answer therefore loses nothing that answer reported.
  *
  * `<dataDir>/sandbox.json` is the snapshot the journal continues: written on start, on close and
  * whenever the journal has grown well past it (temporary file, fsync, rename, so a crash leaves
@@ -18,6 +18,7 @@
 import {
   closeSync,
   existsSync,
+  fdatasync,
   fdatasyncSync,
   fsyncSync,
   ftruncateSync,
@@ -211,8 +212,16 @@ const jobKey = (j: Pick<SandboxJob, 'provider' | 'namespace' | 'jobId'>) =>
   `${j.provider}\n${j.namespace}\n${j.jobId}`;
 
 export interface Persister {
-  /** Journal these changed jobs; returns once they are on disk (fsynced). */
+  /**
+   * Journal these changed jobs: written before this returns (so a kill -9 after it keeps them,
+   * and a later read never shows what the file lacks); fsynced by the next `durable()`.
+   */
   changed(jobs: readonly SandboxJob[]): void;
+  /**
+   * Resolves once everything journaled so far is fsynced (undefined: it already is). The server
+   * awaits it before every answer; concurrent answers share one fsync.
+   */
+  durable(): Promise<void> | undefined;
   /** Write the snapshot, remove the journal, release the directory. */
   close(): void;
 }
@@ -264,13 +273,41 @@ export function openPersister(dataDir: string, store: () => JobStore, opts: Open
     gen++;
     snapshotBytes = data.length;
     // From here the snapshot holds everything; the journal restarts under its generation.
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined) retire(fd);
     fd = openSync(journalPath, 'w');
     const head = Buffer.from(
       `${JSON.stringify({ t: 'head', format: JOURNAL_FORMAT, gen } satisfies JournalLine)}\n`,
     );
     pos = writeAllSync(fd, head, 0);
     fdatasyncSync(fd);
+    synced = written;
+  };
+
+  // Group commit: lines are written at once, and one fdatasync covers every line written before
+  // it started, so concurrent requests wait for the same sync instead of each paying for one.
+  let written = 0;
+  let synced = 0;
+  let syncing: Promise<void> | undefined;
+  const syncOnce = (): Promise<void> => {
+    const upTo = written;
+    const on = fd!;
+    return new Promise<void>((resolve, reject) =>
+      fdatasync(on, (e) => {
+        syncing = undefined;
+        if (e) return reject(e);
+        synced = Math.max(synced, upTo);
+        resolve();
+      }),
+    );
+  };
+  // A descriptor replaced by a compaction is closed once no fdatasync is running on it.
+  const retire = (old: number) => {
+    if (syncing)
+      void syncing.then(
+        () => closeSync(old),
+        () => closeSync(old),
+      );
+    else closeSync(old);
   };
 
   try {
@@ -296,7 +333,7 @@ export function openPersister(dataDir: string, store: () => JobStore, opts: Open
       );
       try {
         pos = writeAllSync(fd, data, pos);
-        fdatasyncSync(fd);
+        written++;
       } catch (e) {
         // Cut the partial line off, so that the file never holds a torn line before a whole one.
         try {
@@ -315,11 +352,21 @@ export function openPersister(dataDir: string, store: () => JobStore, opts: Open
         }
       }
     },
+    durable() {
+      if (synced >= written || fd === undefined) return undefined;
+      const target = written;
+      return (async () => {
+        while (synced < target) {
+          syncing ??= syncOnce();
+          await syncing;
+        }
+      })();
+    },
     close() {
       if (fd === undefined) return;
       try {
         compact();
-        closeSync(fd);
+        retire(fd);
         fd = undefined;
         // The snapshot holds everything and the journal only its head.
         rmSync(journalPath, { force: true });

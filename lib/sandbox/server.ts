@@ -248,9 +248,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         },
         store,
       );
+      // No answer before what it reports is on disk (a refusal changed nothing, but may report
+      // a state another request's pending change made).
+      await persister?.durable();
       answer(200, xml);
     } catch (e) {
-      if (e instanceof SandboxError) return fail(e);
+      if (e instanceof SandboxError) {
+        await persister?.durable();
+        return fail(e);
+      }
       throw e;
     }
   }
