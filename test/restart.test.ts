@@ -208,6 +208,10 @@ describe('jobctl run --data-dir, killed with SIGKILL mid-batch and restarted', (
 
     // ── second run on the same directory: new ports, same queues
     const second = await startRun();
+    // It says what it found: the requests queue held at least what was in flight at the kill.
+    expect(second.stderr()).toMatch(
+      /jobctl run: queue restored \d+ message\(s\) in 3 queue\(s\) \(.*jobctl-local-requests \d+/,
+    );
     sqs = client(second.printed);
     const resend = range(0, TOTAL).filter((i) => !acked.has(i));
     const resent = await sendTransitions(sqs, second.printed.REQUESTS_QUEUE_URL!, resend);

@@ -13,6 +13,7 @@ import type { Observer } from '../../observe';
 import type { OutcomeKind } from '../../outcome';
 import { OUTCOME_KINDS } from '../../outcome';
 import { createQueueSet, startEmbeddedQueue } from '../../queues/embedded';
+import { describeRestore } from '../../queues/persist';
 import type { FanoutReport } from '../../queues/publisher';
 import { createSqsClient } from '../../queues/sqs';
 import { createRuntime, useRuntime } from '../../runtime';
@@ -146,6 +147,7 @@ async function run(argv: string[], io: Io): Promise<number> {
         dataDir: o['data-dir'],
       });
       closers.push(() => queue.stop());
+      if (queue.restored) writeLine(io.stderr, `jobctl run: queue ${describeRestore(queue.restored)}`);
       env.AWS_ENDPOINT_URL_SQS = queue.endpoint;
       env.AWS_REGION ||= 'us-east-1';
       // fauxqs accepts any signature, but the SDK insists on signing with something.

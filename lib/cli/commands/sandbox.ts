@@ -28,7 +28,8 @@ options:
   --port N          port to listen on (default 0: any free port)
   --host ADDR       address to listen on (default 127.0.0.1; anything else exposes the
                     sandbox's well-known keys to the network)
-  --data-dir DIR    keep the jobs in DIR/sandbox.json across restarts
+  --data-dir DIR    keep the jobs in DIR across restarts, even a kill -9 (every change is on
+                    disk before its answer); one sandbox per DIR
   --seed FILE       the jobs to start with (default events/sandbox-jobs.json); ignored when
                     --data-dir already holds state
   --pace-ms N       one lifecycle step (e.g. Ready → Active) per N ms; 0 freezes jobs
