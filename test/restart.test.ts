@@ -58,6 +58,10 @@ function startRun(): Promise<Run> {
       'run',
       '--data-dir',
       dataDir,
+      '--queue-port',
+      '0',
+      '--sandbox-port',
+      '0',
       '--no-schedules',
       '--sandbox',
       // Slow provider calls, so that batches are in flight when the kill comes.

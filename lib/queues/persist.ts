@@ -89,6 +89,8 @@ export interface FqStore {
   queues: Map<string, FqQueue>;
   queuesByName: Map<string, FqQueue>;
   region?: string;
+  /** `sqs.<region>.<host>` in queue URLs; '' names them after the request's own host. */
+  host: string;
   createQueue(
     name: string,
     url: string,
@@ -105,6 +107,11 @@ export interface FqStore {
 type StoreClass = new () => FqStore;
 
 let storeClass: Promise<StoreClass> | undefined;
+
+/** A fresh fauxqs store (no persistence): the embedded queue sets how it names its queues. */
+export async function newSqsStore(): Promise<FqStore> {
+  return new (await loadStoreClass())();
+}
 
 /** fauxqs's SqsStore class: the same module its app.js imports, found beside the entry point. */
 function loadStoreClass(): Promise<StoreClass> {
