@@ -22,6 +22,8 @@ import { recordLine, wantJson } from '../format';
 import { type OptionTable, optionsHelp, parseOptions } from '../options';
 
 const KINDS = [...OUTCOME_KINDS, 'fanout'] as const;
+/** Every message on the results queue has one of these `type`s (outcomes written before types: `outcome`). */
+const TYPES = ['outcome', 'fanout', 'reconcile', 'settled'] as const;
 
 const OPTIONS = {
   follow: {
@@ -33,6 +35,12 @@ const OPTIONS = {
     arg: 'KIND',
     multiple: true,
     help: `only records of this kind (repeatable):\n${KINDS.join(', ')}\n(a body that is neither prints as "unreadable", JSON {"type":"unreadable","raw":…})`,
+  },
+  type: {
+    kind: 'string',
+    arg: 'TYPE',
+    multiple: true,
+    help: `only messages of this type (repeatable): ${TYPES.join(', ')}`,
   },
   peek: { kind: 'boolean', help: 'print without deleting' },
   json: { kind: 'boolean', help: 'JSON lines even on a terminal' },
@@ -70,7 +78,15 @@ async function run(argv: string[], io: Io): Promise<number> {
   for (const k of values.outcome ?? [])
     if (!(KINDS as readonly string[]).includes(k))
       throw new UsageError(`--outcome must be one of ${KINDS.join(', ')}, not ${JSON.stringify(k)}`);
-  const wanted = values.outcome ? new Set(values.outcome) : null;
+  for (const k of values.type ?? [])
+    if (!(TYPES as readonly string[]).includes(k))
+      throw new UsageError(`--type must be one of ${TYPES.join(', ')}, not ${JSON.stringify(k)}`);
+  const kinds = values.outcome ? new Set(values.outcome) : null;
+  const types = values.type ? new Set<string>(values.type) : null;
+  const wanted =
+    kinds || types
+      ? { has: (r: Decoded) => (!kinds || kinds.has(kindOf(r))) && (!types || types.has(typeOf(r))) }
+      : null;
   const max = values.max ?? Number.POSITIVE_INFINITY;
   const follow = values.follow === true;
   const json = wantJson(io, values.json);
@@ -113,7 +129,7 @@ async function run(argv: string[], io: Io): Promise<number> {
         }
         fresh++;
         const record = decode(m.Body ?? '');
-        if (printed >= max || (wanted && !wanted.has(kindOf(record)))) {
+        if (printed >= max || (wanted && !wanted.has(record))) {
           held.set(id, m.ReceiptHandle!);
           continue;
         }
@@ -130,15 +146,20 @@ async function run(argv: string[], io: Io): Promise<number> {
   }
   // A person at a terminal deserves to know the silence means "nothing"; a pipe gets an empty stream.
   if (printed === 0 && io.stdout.isTTY === true && !json)
-    writeLine(io.stdout, `no results waiting${wanted ? ` (of kind ${[...wanted].join(', ')})` : ''}`);
+    writeLine(
+      io.stdout,
+      `no results waiting${kinds || types ? ` (of ${[...(types ?? []), ...(kinds ?? [])].join(', ')})` : ''}`,
+    );
   return 0;
 }
 
-type Decoded = ResultRecord | { type: 'unreadable'; raw: string };
+type Other = { type: 'reconcile' | 'settled'; [k: string]: unknown };
+type Decoded = ResultRecord | Other | { type: 'unreadable'; raw: string };
 
 function decode(body: string): Decoded {
   try {
     const v = JSON.parse(body) as Record<string, unknown> | null;
+    if (v && typeof v === 'object' && (v.type === 'reconcile' || v.type === 'settled')) return v as Other;
     if (v && typeof v === 'object' && (v.type === 'fanout' || typeof v.outcome === 'string'))
       return v as unknown as ResultRecord;
   } catch {
@@ -148,13 +169,21 @@ function decode(body: string): Decoded {
 }
 
 function kindOf(r: Decoded): string {
-  if ('type' in r && (r.type === 'fanout' || r.type === 'unreadable')) return r.type;
+  if ('type' in r && (r.type as string) !== 'outcome') return r.type as string;
   return (r as { outcome: string }).outcome;
+}
+
+function typeOf(r: Decoded): string {
+  return 'type' in r && typeof r.type === 'string' ? r.type : 'outcome';
 }
 
 function lineOf(r: Decoded): string {
   if ('type' in r && r.type === 'unreadable')
-    return `${'?'.padEnd(9)} ${JSON.stringify(r.raw.slice(0, 100))}`;
+    return `${'?'.padEnd(9)} ${JSON.stringify((r as { raw: string }).raw.slice(0, 100))}`;
+  if ('type' in r && (r.type === 'reconcile' || r.type === 'settled')) {
+    const { type, ...rest } = r as Other;
+    return `${type.padEnd(9)} ${JSON.stringify(rest).slice(0, 160)}`;
+  }
   return recordLine(r as ResultRecord);
 }
 
