@@ -349,7 +349,9 @@ describe('the allowlist parameter', () => {
   it('defaults, on the dev stage only, to the sandbox example targets', () => {
     expect(devDefaults.code, devDefaults.output).toBe(0);
     const env = JSON.parse(devDefaults.output.slice(devDefaults.output.indexOf('{')));
-    expect(env.JOBCTL_ALLOWED_TARGETS).toBe('cos:100000000001@ap-guangzhou,oss:*@cn-hangzhou,s3:123456789012@us-east-1');
+    expect(env.JOBCTL_ALLOWED_TARGETS).toBe(
+      'cos:100000000001@ap-guangzhou,oss:*@cn-hangzhou,s3:123456789012@us-east-1',
+    );
   });
 
   it('is required on any other stage: packaging without it fails and writes nothing', async () => {
