@@ -38,3 +38,13 @@ function distance(a: string, b: string): number {
     }
   return d[a.length]![b.length]!;
 }
+
+/**
+ * `unknown field "jobid" (did you mean "jobId"?)`: the text of an unknown message field, for
+ * the message validator (lib/transition.ts) to use in place of its bare "unknown field".
+ */
+export function unknownFieldMessage(key: string, known: readonly string[]): string {
+  const shown = JSON.stringify(key.slice(0, 40).toWellFormed());
+  const near = didYouMean(key, known);
+  return `unknown field ${shown}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}`;
+}

@@ -15,7 +15,7 @@ import { main } from '../../lib/cli/main';
 import { createQueueSet, type EmbeddedQueue, startEmbeddedQueue } from '../../lib/queues/embedded';
 import { createSqsClient } from '../../lib/queues/sqs';
 import { parseQueueConsumer } from '../../lib/schedules/serverless';
-import { didYouMean } from '../../lib/suggest';
+import { didYouMean, unknownFieldMessage } from '../../lib/suggest';
 import { cli, testIo, waitFor } from './io';
 
 const COS = [
@@ -74,6 +74,15 @@ describe('didYouMean (options and message fields)', () => {
     ['--color', ['--max', '--json'], undefined],
   ])('%s → %s', (word, known, expected) => {
     expect(didYouMean(word, known)).toBe(expected);
+  });
+});
+
+describe('unknownFieldMessage (for the message validator)', () => {
+  it('names the field and the near one', () => {
+    expect(unknownFieldMessage('jobid', ['jobId', 'appId', 'select'])).toBe(
+      'unknown field "jobid" (did you mean "jobId"?)',
+    );
+    expect(unknownFieldMessage('colour', ['jobId', 'appId'])).toBe('unknown field "colour"');
   });
 });
 
