@@ -282,6 +282,8 @@ describe('jobctl run and the caller’s AWS keys (issue 12.1)', () => {
       expect(printed).not.toContain(MARKER);
       expect(printed).not.toContain('AKIACALLERKEYID00001');
       expect(io.err()).not.toContain(MARKER);
+      // --ephemeral: on stop it says what it discarded, and how to keep it.
+      expect(io.err()).toMatch(/discarded \d+ queued request\(s\), \d+ result\(s\).*kept in \.jobctl\/data/);
       if (extra.length === 0) expect(printed).toMatch(/AWS_SECRET_ACCESS_KEY='?sandbox/);
       else expect(printed).not.toContain('AWS_SECRET_ACCESS_KEY');
     },
@@ -312,4 +314,43 @@ describe('a closed pipe', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 70_000);
+});
+
+describe('jobctl run on a terminal', () => {
+  it('shows the DLQ depth and fire times as `jobctl schedules` does; log lines go above the view', async () => {
+    const io = testIo({ tty: true, env: {} });
+    const running = main(
+      ['run', '--ephemeral', '--all-schedules', '--queue-port', '0', '--sandbox-port', '0'],
+      io,
+    );
+    await waitFor(io.stderr, io.err, /dead-lettered 0/);
+    await waitFor(io.stderr, io.err, /next {3}\S+ \d{4}-\d\d-\d\d \d\d:\d\d \+08:00/);
+    io.interrupt();
+    expect(await running).toBe(0);
+    const err = io.err();
+    expect(err).not.toMatch(/\d\d:\d\dZ/);
+    // The stop lines are written after the view is cleared, each on a line of its own.
+    expect(err).toMatch(/\njobctl run: stopping: finishing in-flight batches…\n/);
+  }, 30_000);
+
+  it('names the flag when its fixed port is taken', async () => {
+    const taken = await startEmbeddedQueue();
+    try {
+      const r = await cli([
+        'run',
+        '--ephemeral',
+        '--no-schedules',
+        '--queue-port',
+        String(taken.port),
+        '--sandbox-port',
+        '0',
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`port ${taken.port} for the embedded queue is taken`);
+      expect(r.stderr).toContain('--queue-port N');
+      expect(r.stdout).not.toContain('JOBCTL_READY');
+    } finally {
+      await taken.stop();
+    }
+  }, 30_000);
 });
