@@ -182,12 +182,17 @@ export function optionsHelp(table: OptionTable): string {
   for (const [name, s] of Object.entries(table)) {
     if (s.hidden) continue;
     const left = `  --${name}${s.arg ? ` ${s.arg}` : ''}${s.short ? `, -${s.short}` : ''}`;
-    const lines = s.help.split('\n');
+    // The default is shown from the table, unless the description already says it in its own words.
+    const help =
+      s.default !== undefined && s.default !== false && !/default/.test(s.help)
+        ? `${s.help} (default ${s.default})`
+        : s.help;
+    const lines = help.split('\n');
     const pad = ' '.repeat(27);
     const first = left.length >= 26 ? [left, `${pad}${lines[0]}`] : [`${left.padEnd(27)}${lines[0]}`];
     const text = [...first, ...lines.slice(1).map((l) => `${pad}${l}`)];
     const group = s.group ?? 'options';
     groups.set(group, [...(groups.get(group) ?? []), ...text]);
   }
-  return [...groups].map(([g, lines]) => `${g}:\n${lines.join('\n')}`).join('\n');
+  return [...groups].map(([g, lines]) => `${g}:\n${lines.join('\n')}`).join('\n\n');
 }
