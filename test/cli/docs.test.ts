@@ -37,7 +37,7 @@ interface Block {
 }
 
 /** The runnable blocks of one Markdown file: fences opened with ```sh runnable. */
-export function runnableBlocks(file: string, text: string): Block[] {
+function runnableBlocks(file: string, text: string): Block[] {
   const out: Block[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
