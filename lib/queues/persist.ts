@@ -90,6 +90,8 @@ export interface FqStore {
   queues: Map<string, FqQueue>;
   queuesByName: Map<string, FqQueue>;
   region?: string;
+  /** `sqs.<region>.<host>` in queue URLs; '' names them after the request's own host. */
+  host: string;
   createQueue(
     name: string,
     url: string,
@@ -128,6 +130,11 @@ export const FAUXQS_SURFACES = [
 let storeClass: Promise<StoreClass> | undefined;
 
 const sqsStoreUrl = () => new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs'));
+
+/** A fresh fauxqs store (no persistence): the embedded queue sets how it names its queues. */
+export async function newSqsStore(): Promise<FqStore> {
+  return new (await loadStoreClass())();
+}
 
 /** fauxqs's SqsStore class: the same module its app.js imports, found beside the entry point. */
 function loadStoreClass(): Promise<StoreClass> {
