@@ -27,7 +27,11 @@ const OPTIONS = {
     default: '127.0.0.1',
     help: "address to listen on (default 127.0.0.1; anything else exposes the\nsandbox's well-known keys to the network)",
   },
-  'data-dir': { kind: 'string', arg: 'DIR', help: 'keep the jobs in DIR across restarts, even a kill -9 (every change is on\ndisk before its answer); one sandbox per DIR' },
+  'data-dir': {
+    kind: 'string',
+    arg: 'DIR',
+    help: 'keep the jobs in DIR across restarts, even a kill -9 (every change is on\ndisk before its answer); one sandbox per DIR',
+  },
   seed: {
     kind: 'string',
     arg: 'FILE',
