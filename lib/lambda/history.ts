@@ -34,7 +34,11 @@ const docOf = (c: DynamoDBClient | DynamoDBDocumentClient) =>
 
 const MAX_PAGES = 20;
 
-async function queryAll(doc: DynamoDBDocumentClient, input: ConstructorParameters<typeof QueryCommand>[0], limit = Infinity) {
+async function queryAll(
+  doc: DynamoDBDocumentClient,
+  input: ConstructorParameters<typeof QueryCommand>[0],
+  limit = Infinity,
+) {
   const items: Item[] = [];
   let start: Item | undefined;
   for (let page = 0; page < MAX_PAGES && items.length < limit; page++) {
@@ -52,7 +56,11 @@ function matches(ev: Item, q: HistoryQuery): boolean {
   return true;
 }
 
-function toEvent(meta: Item | undefined, ev: Item, fallback: { target: LedgerTarget; jobId: string }): HistoryEvent {
+function toEvent(
+  meta: Item | undefined,
+  ev: Item,
+  fallback: { target: LedgerTarget; jobId: string },
+): HistoryEvent {
   const { pk: _pk, sk: _sk, expiresAt: _ttl, at, kind, ...detail } = ev;
   return {
     at: at as string,
@@ -85,7 +93,8 @@ export async function jobHistory(
   const byKey = new Map<string, Item>();
   for (const i of items) if (i.sk !== META_SK) byKey.set(i.sk as string, i);
   // Events META still holds but history lacks (a crash between the two writes) are shown too.
-  for (const e of (meta?.lastEvents as Item[] | undefined) ?? []) if (!byKey.has(e.sk as string)) byKey.set(e.sk as string, e);
+  for (const e of (meta?.lastEvents as Item[] | undefined) ?? [])
+    if (!byKey.has(e.sk as string)) byKey.set(e.sk as string, e);
   return [...byKey.values()]
     .filter((e) => matches(e, q))
     .map((e) => toEvent(meta, e, { target, jobId }))

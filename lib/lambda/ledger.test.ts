@@ -10,7 +10,12 @@ import { jobHistory } from './history';
 import { createLedger, type LedgerTarget, type ObservedJob, type SettledMessage } from './ledger';
 import { createLedgerTable, type LocalDynamo, startLocalDynamo } from './ledger.testkit';
 
-const COS: LedgerTarget = { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' };
+const COS: LedgerTarget = {
+  provider: 'cos',
+  region: 'ap-guangzhou',
+  account: '100000000001',
+  appId: '1250000000',
+};
 const OSS: LedgerTarget = { provider: 'oss', region: 'cn-hangzhou' };
 
 let local: LocalDynamo;
@@ -86,11 +91,20 @@ describe('following a confirmed job to its verdict', () => {
       };
     };
     await ledger.observe(COS, [job('j1', 'Ready')], t(1), { describe });
-    await ledger.observe(COS, [job('j1', 'Active', { total: 10, succeeded: 3, failed: 0 })], t(2), { describe });
-    await ledger.observe(COS, [job('j1', 'Active', { total: 10, succeeded: 7, failed: 0 })], t(3), { describe });
-    const done = await ledger.observe(COS, [job('j1', 'Complete', { total: 10, succeeded: 10, failed: 0 })], t(4), {
+    await ledger.observe(COS, [job('j1', 'Active', { total: 10, succeeded: 3, failed: 0 })], t(2), {
       describe,
     });
+    await ledger.observe(COS, [job('j1', 'Active', { total: 10, succeeded: 7, failed: 0 })], t(3), {
+      describe,
+    });
+    const done = await ledger.observe(
+      COS,
+      [job('j1', 'Complete', { total: 10, succeeded: 10, failed: 0 })],
+      t(4),
+      {
+        describe,
+      },
+    );
     expect(done.errors).toEqual([]);
     expect(pub.published).toHaveLength(1);
     expect(pub.published[0]).toMatchObject({
@@ -114,9 +128,14 @@ describe('following a confirmed job to its verdict', () => {
 
     // Settled: later ticks neither write nor publish again.
     ledger.resetCounters();
-    const again = await ledger.observe(COS, [job('j1', 'Complete', { total: 10, succeeded: 10, failed: 0 })], t(5), {
-      describe,
-    });
+    const again = await ledger.observe(
+      COS,
+      [job('j1', 'Complete', { total: 10, succeeded: 10, failed: 0 })],
+      t(5),
+      {
+        describe,
+      },
+    );
     expect(again.published).toEqual([]);
     expect(ledger.counters.writeRequests).toBe(0);
     expect(pub.published).toHaveLength(1);
@@ -131,7 +150,11 @@ describe('following a confirmed job to its verdict', () => {
     ]);
     expect(story[2]!.detail.from).toBe('Ready');
     expect(story[2]!.detail.progress).toEqual({ total: 10, succeeded: 3, failed: 0 });
-    expect(story[3]!.detail).toMatchObject({ outcomeId: 'nightly/j1', requestedJobStatus: 'Ready', trigger: 'sqs' });
+    expect(story[3]!.detail).toMatchObject({
+      outcomeId: 'nightly/j1',
+      requestedJobStatus: 'Ready',
+      trigger: 'sqs',
+    });
   });
 
   it.each([
@@ -142,7 +165,10 @@ describe('following a confirmed job to its verdict', () => {
     const table = await freshTable();
     const pub = collector();
     const ledger = createLedger({ client: local.client(), table, publish: pub.publish });
-    await ledger.recordOutcome(outcome('j2', 'o-j2', t(0).toISOString()), { appId: COS.appId, requestedJobStatus: 'Ready' });
+    await ledger.recordOutcome(outcome('j2', 'o-j2', t(0).toISOString()), {
+      appId: COS.appId,
+      requestedJobStatus: 'Ready',
+    });
     await ledger.observe(COS, [job('j2', 'Active', { total: 10, succeeded: 1, failed: 0 })], t(1));
     await ledger.observe(COS, [job('j2', status, progress)], t(2));
     await ledger.observe(COS, [job('j2', status, progress)], t(3));
@@ -155,12 +181,21 @@ describe('following a confirmed job to its verdict', () => {
     const pub = collector();
     const ledger = createLedger({ client: local.client(), table, publish: pub.publish });
     const policyOf = () => 'nightly-window';
-    const first = await ledger.observe(OSS, [job('p1', 'Suspended'), job('old', 'Complete')], t(0), { policyOf });
-    expect(first).toMatchObject({ watched: 1, changes: 1 });
-    await ledger.observe(OSS, [job('p1', 'Complete', { total: 1, succeeded: 1, failed: 0 }), job('old', 'Complete')], t(1), {
+    const first = await ledger.observe(OSS, [job('p1', 'Suspended'), job('old', 'Complete')], t(0), {
       policyOf,
     });
-    expect(pub.published.map((m) => [m.jobId, m.verdict, m.policy])).toEqual([['p1', 'succeeded', 'nightly-window']]);
+    expect(first).toMatchObject({ watched: 1, changes: 1 });
+    await ledger.observe(
+      OSS,
+      [job('p1', 'Complete', { total: 1, succeeded: 1, failed: 0 }), job('old', 'Complete')],
+      t(1),
+      {
+        policyOf,
+      },
+    );
+    expect(pub.published.map((m) => [m.jobId, m.verdict, m.policy])).toEqual([
+      ['p1', 'succeeded', 'nightly-window'],
+    ]);
   });
 });
 
@@ -171,7 +206,8 @@ describe('exactly one verdict', () => {
     const a = createLedger({ client: local.client(), table, publish: pub.publish });
     const b = createLedger({ client: local.client(), table, publish: pub.publish });
     const ids = Array.from({ length: 20 }, (_, i) => `race-${i}`);
-    for (const id of ids) await a.recordOutcome(outcome(id, `o-${id}`, t(0).toISOString()), { appId: COS.appId });
+    for (const id of ids)
+      await a.recordOutcome(outcome(id, `o-${id}`, t(0).toISOString()), { appId: COS.appId });
     const done = ids.map((id) => job(id, 'Complete', { total: 5, succeeded: 5, failed: 0 }));
     const results = await Promise.all([
       a.observe(COS, done, t(1)),
@@ -208,7 +244,9 @@ describe('exactly one verdict', () => {
     const late = await ledger.observe(COS, done, t(3));
     expect(late.published).toHaveLength(1);
     await ledger.observe(COS, done, t(5));
-    expect(published.map((m) => [m.jobId, m.verdict, m.settledAt])).toEqual([['c1', 'succeeded', t(1).toISOString()]]);
+    expect(published.map((m) => [m.jobId, m.verdict, m.settledAt])).toEqual([
+      ['c1', 'succeeded', t(1).toISOString()],
+    ]);
   });
 });
 
@@ -237,12 +275,20 @@ describe('the ledger unavailable', () => {
       requestedJobStatus: 'Ready',
     });
     expect(rec).toMatchObject({ recorded: false, reason: 'ledger-unavailable', backlog: 1 });
-    const down = await ledger.observe(COS, [job('d1', 'Complete', { total: 4, succeeded: 3, failed: 1 })], t(1));
+    const down = await ledger.observe(
+      COS,
+      [job('d1', 'Complete', { total: 4, succeeded: 3, failed: 1 })],
+      t(1),
+    );
     expect(down.errors.length).toBeGreaterThan(0);
     expect(pub.published).toEqual([]);
 
     endpoint = local.endpoint;
-    const up = await ledger.observe(COS, [job('d1', 'Complete', { total: 4, succeeded: 3, failed: 1 })], t(2));
+    const up = await ledger.observe(
+      COS,
+      [job('d1', 'Complete', { total: 4, succeeded: 3, failed: 1 })],
+      t(2),
+    );
     expect(up).toMatchObject({ backlogFlushed: 1, errors: [] });
     expect(pub.published.map((m) => [m.jobId, m.verdict, m.outcomeIds, m.confirmedAt])).toEqual([
       ['d1', 'partial', ['o-d1'], t(0).toISOString()],
@@ -258,8 +304,15 @@ describe('cost', () => {
   it('a quiet tick over 10,000 watched jobs makes no writes and at most 100 read requests', async () => {
     const table = await freshTable();
     const pub = collector();
-    const ledger = createLedger({ client: local.client(), table, publish: pub.publish, writeConcurrency: 32 });
-    const jobs = Array.from({ length: 10_000 }, (_, i) => job(`q-${i}`, 'Active', { total: 100, succeeded: 1, failed: 0 }));
+    const ledger = createLedger({
+      client: local.client(),
+      table,
+      publish: pub.publish,
+      writeConcurrency: 32,
+    });
+    const jobs = Array.from({ length: 10_000 }, (_, i) =>
+      job(`q-${i}`, 'Active', { total: 100, succeeded: 1, failed: 0 }),
+    );
     const seeded = await ledger.observe(OSS, jobs, t(0), { policyOf: () => 'bulk' });
     expect(seeded).toMatchObject({ watched: 10_000, changes: 10_000, errors: [] });
 
@@ -289,7 +342,11 @@ describe('jobs outside the policies and jobs that disappear', () => {
     expect(await ledger.closeJob(COS, 'w2', 'NoSuchJob', t(3))).toBe(false);
     expect(await ledger.watchedOutside([OSS])).toEqual([]);
     const story = await jobHistory(local.client(), table, COS, 'w2');
-    expect(story[0]).toMatchObject({ kind: 'closed', at: t(2).toISOString(), detail: { reason: 'NoSuchJob' } });
+    expect(story[0]).toMatchObject({
+      kind: 'closed',
+      at: t(2).toISOString(),
+      detail: { reason: 'NoSuchJob' },
+    });
     expect(pub.published.map((m) => m.jobId)).toEqual(['w1']);
   });
 });

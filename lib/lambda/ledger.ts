@@ -157,7 +157,12 @@ export interface WatchedJob {
 
 export interface Ledger {
   recordOutcome(o: Outcome, asked?: Asked): Promise<RecordResult>;
-  observe(target: LedgerTarget, jobs: readonly ObservedJob[], now: Date, opts?: ObserveOptions): Promise<ObserveResult>;
+  observe(
+    target: LedgerTarget,
+    jobs: readonly ObservedJob[],
+    now: Date,
+    opts?: ObserveOptions,
+  ): Promise<ObserveResult>;
   watchedOutside(targets: readonly LedgerTarget[]): Promise<WatchedJob[]>;
   unsettled(target: LedgerTarget): Promise<WatchedJob[]>;
   closeJob(target: LedgerTarget, jobId: string, reason: string, now: Date): Promise<boolean>;
@@ -197,7 +202,8 @@ interface Meta extends Item {
 const isConditionalFailure = (e: unknown): boolean =>
   (e as { name?: string })?.name === 'ConditionalCheckFailedException';
 
-const message = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).slice(0, 300);
+const message = (e: unknown): string =>
+  (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).slice(0, 300);
 
 export function createLedger(deps: LedgerDeps): Ledger {
   const doc =
@@ -268,7 +274,9 @@ export function createLedger(deps: LedgerDeps): Ledger {
         if (round >= UNPROCESSED_ROUNDS) throw new Error('BatchGetItem: keys left unprocessed');
         if (round > 0) await sleep(20 * 2 ** round);
         const r = await read(() =>
-          doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } })),
+          doc.send(
+            new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+          ),
         );
         for (const it of r.Responses?.[table] ?? []) out.set(it.pk as string, it as Meta);
         pending = (r.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
@@ -278,7 +286,12 @@ export function createLedger(deps: LedgerDeps): Ledger {
   }
 
   async function recordOne(o: Outcome, asked: Asked): Promise<void> {
-    const t: LedgerTarget = { provider: o.provider!, region: o.region!, account: o.account, appId: asked.appId };
+    const t: LedgerTarget = {
+      provider: o.provider!,
+      region: o.region!,
+      account: o.account,
+      appId: asked.appId,
+    };
     const at = o.finishedAt;
     const nowMs = Date.parse(at) || Date.now();
     const ttl = expiresAt(nowMs, days);
@@ -350,7 +363,13 @@ export function createLedger(deps: LedgerDeps): Ledger {
             ConditionExpression:
               'attribute_not_exists(outcomeIds) OR (size(outcomeIds) < :cap AND NOT contains(outcomeIds, :id))',
             ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ...values, ':empty': [], ':ids': [o.id], ':cap': OUTCOME_IDS_CAP, ':id': o.id },
+            ExpressionAttributeValues: {
+              ...values,
+              ':empty': [],
+              ':ids': [o.id],
+              ':cap': OUTCOME_IDS_CAP,
+              ':id': o.id,
+            },
           }),
         ),
       );
@@ -403,13 +422,24 @@ export function createLedger(deps: LedgerDeps): Ledger {
       ':one': 1,
     };
     if (policy) {
-      sets.push('policy = if_not_exists(policy, :policy)', 'gsi1pk = if_not_exists(gsi1pk, :g1pk)', 'gsi1sk = :g1sk');
+      sets.push(
+        'policy = if_not_exists(policy, :policy)',
+        'gsi1pk = if_not_exists(gsi1pk, :g1pk)',
+        'gsi1sk = :g1sk',
+      );
       Object.assign(values, { ':policy': policy, ':g1pk': policyPk(policy), ':g1sk': `${nowIso}#${key}` });
     }
     return { sets, values };
   }
 
-  function statusEvent(pk: string, nowIso: string, version: number, from: string | null, job: ObservedJob, ttl: number): Item {
+  function statusEvent(
+    pk: string,
+    nowIso: string,
+    version: number,
+    from: string | null,
+    job: ObservedJob,
+    ttl: number,
+  ): Item {
     return {
       pk,
       sk: eventSk(nowIso, 'status', `${pk}#v${version}`),
@@ -457,7 +487,11 @@ export function createLedger(deps: LedgerDeps): Ledger {
 
     interface Plan {
       job: ObservedJob;
-      run: () => Promise<{ events: Item[]; change: boolean; settle?: { pk: string; msg: SettledMessage } } | null>;
+      run: () => Promise<{
+        events: Item[];
+        change: boolean;
+        settle?: { pk: string; msg: SettledMessage };
+      } | null>;
     }
     const plans: Plan[] = [];
     for (const job of jobs) {
@@ -776,7 +810,14 @@ export function createLedger(deps: LedgerDeps): Ledger {
     const pk = jobPk(t, jobId);
     const nowIso = now.toISOString();
     const ttl = expiresAt(now.getTime(), days);
-    const event = { pk, sk: eventSk(nowIso, 'closed', `${pk}#closed`), kind: 'closed', at: nowIso, reason, expiresAt: ttl };
+    const event = {
+      pk,
+      sk: eventSk(nowIso, 'closed', `${pk}#closed`),
+      kind: 'closed',
+      at: nowIso,
+      reason,
+      expiresAt: ttl,
+    };
     try {
       await write(() =>
         doc.send(
@@ -785,7 +826,8 @@ export function createLedger(deps: LedgerDeps): Ledger {
             Key: { pk, sk: META_SK },
             UpdateExpression:
               'SET closed = :reason, closedAt = :now, lastChangeAt = :now, gsi2sk = :g2sk, expiresAt = :ttl, version = version + :one, lastEvents = :events',
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(settled) AND attribute_not_exists(closed)',
+            ConditionExpression:
+              'attribute_exists(pk) AND attribute_not_exists(settled) AND attribute_not_exists(closed)',
             ExpressionAttributeValues: {
               ':reason': reason,
               ':now': nowIso,
@@ -814,7 +856,12 @@ export function createLedger(deps: LedgerDeps): Ledger {
       } catch (e) {
         if (pendingOutcomes.length >= backlogMax) pendingOutcomes.shift();
         pendingOutcomes.push({ o, asked });
-        return { recorded: false, reason: 'ledger-unavailable', error: message(e), backlog: pendingOutcomes.length };
+        return {
+          recorded: false,
+          reason: 'ledger-unavailable',
+          error: message(e),
+          backlog: pendingOutcomes.length,
+        };
       }
     },
     observe,
