@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   schedules: () => import('./commands/schedules'),
   redrive: () => import('./commands/redrive'),
   sandbox: () => import('./commands/sandbox'),
+  history: () => import('./commands/history'),
 };
 
 const SUMMARY: Record<string, string> = {
@@ -26,6 +27,7 @@ const SUMMARY: Record<string, string> = {
   schedules: 'list the schedules in serverless.yml with their next fire times',
   redrive: 'move dead-lettered messages back to the requests queue',
   sandbox: 'run the sandbox provider alone',
+  history: 'the job ledger, newest first',
 };
 
 export const usage = () =>
