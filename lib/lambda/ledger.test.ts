@@ -350,3 +350,43 @@ describe('jobs outside the policies and jobs that disappear', () => {
     expect(pub.published.map((m) => m.jobId)).toEqual(['w1']);
   });
 });
+
+describe('what starts watching a job', () => {
+  it('a refusal is recorded on the history but does not follow the job; a job listed twice is read once', async () => {
+    const table = await freshTable();
+    const pub = collector();
+    const ledger = createLedger({ client: local.client(), table, publish: pub.publish });
+    const refused = outcome('r1', 'o-r1', t(0).toISOString(), {
+      outcome: 'rejected',
+      status: null,
+      error: { code: 'TargetNotAllowed', message: 'not allowed', httpStatus: null, requestId: null },
+    });
+    expect(await ledger.recordOutcome(refused, { appId: COS.appId })).toEqual({ recorded: true });
+    expect(await ledger.watchedOutside([])).toEqual([]);
+    const story = await jobHistory(local.client(), table, COS, 'r1');
+    expect(story.map((e) => [e.kind, e.detail.outcome, (e.detail.error as { code: string }).code])).toEqual([
+      ['outcome', 'rejected', 'TargetNotAllowed'],
+    ]);
+    const r = await ledger.observe(COS, [job('r1', 'Complete'), job('r1', 'Complete')], t(1));
+    expect(r).toMatchObject({ watched: 0, errors: [] });
+
+    await ledger.recordOutcome(outcome('r2', 'o-r2', t(0).toISOString()), { appId: COS.appId });
+    const twice = await ledger.observe(COS, [job('r2', 'Active'), job('r2', 'Complete')], t(2));
+    expect(twice).toMatchObject({ watched: 1, changes: 1, errors: [] });
+    expect(pub.published.map((m) => m.jobId)).toEqual(['r2']);
+  });
+
+  it('outcome records are idempotent by outcome id: a retried record adds nothing', async () => {
+    const table = await freshTable();
+    const ledger = createLedger({ client: local.client(), table, publish: async () => {} });
+    const o = outcome('i1', 'o-i1', t(0).toISOString());
+    await ledger.recordOutcome(o, { appId: COS.appId });
+    await ledger.recordOutcome(o, { appId: COS.appId });
+    const story = await jobHistory(local.client(), table, COS, 'i1');
+    expect(story).toHaveLength(1);
+    const pub = collector();
+    const l2 = createLedger({ client: local.client(), table, publish: pub.publish });
+    await l2.observe(COS, [job('i1', 'Failed')], t(1));
+    expect(pub.published[0]!.outcomeIds).toEqual(['o-i1']);
+  });
+});

@@ -173,6 +173,8 @@ export interface Ledger {
 }
 
 const OUTCOME_IDS_CAP = 50;
+/** `failed` is transient trouble: the job exists as far as anyone knows. */
+const WATCHING_OUTCOMES = new Set<string>(['applied', 'unchanged', 'failed', 'superseded']);
 const BATCH_GET = 100;
 const BATCH_WRITE = 25;
 const UNPROCESSED_ROUNDS = 8;
@@ -275,7 +277,9 @@ export function createLedger(deps: LedgerDeps): Ledger {
         if (round > 0) await sleep(20 * 2 ** round);
         const r = await read(() =>
           doc.send(
-            new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+            // Eventually consistent: half the read units; a stale read can only make a conditional
+            // write lose (counted), never record a change twice.
+            new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }),
           ),
         );
         for (const it of r.Responses?.[table] ?? []) out.set(it.pk as string, it as Meta);
@@ -319,6 +323,9 @@ export function createLedger(deps: LedgerDeps): Ledger {
         }),
       ),
     );
+    // Only an outcome that reached an existing job starts watching it; a refusal (TargetNotAllowed,
+    // NoSuchJob, invalid, expired) is recorded on the job's history without following the job.
+    const watches = WATCHING_OUTCOMES.has(o.outcome);
     const confirms =
       o.action === 'UpdateJobStatus' &&
       asked.requestedJobStatus === 'Ready' &&
@@ -360,8 +367,7 @@ export function createLedger(deps: LedgerDeps): Ledger {
             TableName: table,
             Key: { pk, sk: META_SK },
             UpdateExpression: `SET ${sets.join(', ')}, outcomeIds = list_append(if_not_exists(outcomeIds, :empty), :ids)`,
-            ConditionExpression:
-              'attribute_not_exists(outcomeIds) OR (size(outcomeIds) < :cap AND NOT contains(outcomeIds, :id))',
+            ConditionExpression: `${watches ? '' : 'attribute_exists(pk) AND '}(attribute_not_exists(outcomeIds) OR (size(outcomeIds) < :cap AND NOT contains(outcomeIds, :id)))`,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: {
               ...values,
@@ -375,9 +381,9 @@ export function createLedger(deps: LedgerDeps): Ledger {
       );
     } catch (e) {
       if (!isConditionalFailure(e)) throw e;
-      // Already listed (a retry) or the list is full: the job stays watched, the event is written.
+      // Already listed (a retry), the list is full, or a refusal for an unwatched job: the event is written.
     }
-    await rememberTarget(t, nowMs);
+    if (watches) await rememberTarget(t, nowMs);
   }
 
   async function flushBacklog(): Promise<number> {
@@ -477,6 +483,9 @@ export function createLedger(deps: LedgerDeps): Ledger {
     const nowIso = now.toISOString();
     const nowMs = now.getTime();
     const ttl = expiresAt(nowMs, days);
+    // A paginated ListJobs can return a job twice when jobs move between pages, and
+    // BatchGetItem refuses duplicate keys outright: the last sighting of each job counts.
+    jobs = [...new Map(jobs.map((j) => [j.jobId, j] as const)).values()];
     let metas: Map<string, Meta>;
     try {
       metas = await readMetas(jobs.map((j) => ({ pk: jobPk(target, j.jobId), sk: META_SK })));
