@@ -232,15 +232,24 @@ describe('exactly one verdict', () => {
       }
       published.push(m);
     };
-    const ledger = createLedger({ client: local.client(), table, publish, leaseMs: 60_000 });
+    let wall = t(1).getTime();
+    const ledger = createLedger({
+      client: local.client(),
+      table,
+      publish,
+      leaseMs: 60_000,
+      clock: () => wall,
+    });
     await ledger.recordOutcome(outcome('c1', 'o-c1', t(0).toISOString()), { appId: COS.appId });
     const done = [job('c1', 'Complete', { total: 2, succeeded: 2, failed: 0 })];
     const first = await ledger.observe(COS, done, t(1));
     expect(first.errors.join()).toMatch(/results queue unavailable/);
     expect(published).toHaveLength(0);
     // Within the lease the first publisher may still be at work: no one else publishes.
-    await ledger.observe(COS, done, new Date(t(1).getTime() + 30_000));
+    wall += 30_000;
+    await ledger.observe(COS, done, t(2));
     expect(published).toHaveLength(0);
+    wall += 31_000;
     const late = await ledger.observe(COS, done, t(3));
     expect(late.published).toHaveLength(1);
     await ledger.observe(COS, done, t(5));
@@ -388,5 +397,47 @@ describe('what starts watching a job', () => {
     const l2 = createLedger({ client: local.client(), table, publish: pub.publish });
     await l2.observe(COS, [job('i1', 'Failed')], t(1));
     expect(pub.published[0]!.outcomeIds).toEqual(['o-i1']);
+  });
+});
+
+describe('a sweep of live statuses', () => {
+  it('reports a watched job it no longer lists as missing; its DescribeJob settles it, or NoSuchJob closes it', async () => {
+    const table = await freshTable();
+    const pub = collector();
+    const ledger = createLedger({ client: local.client(), table, publish: pub.publish });
+    for (const id of ['m1', 'm2', 'm3'])
+      await ledger.recordOutcome(outcome(id, `o-${id}`, t(0).toISOString()), { appId: COS.appId });
+    const first = await ledger.observe(
+      COS,
+      [job('m1', 'Active'), job('m2', 'Active'), job('m3', 'Active')],
+      t(1),
+    );
+    expect(first).toMatchObject({ changes: 3, missing: [] });
+    // m1 finished and m2 was deleted: a sweep of live statuses lists only m3.
+    const sweep = await ledger.observe(COS, [job('m3', 'Active')], t(2));
+    expect(sweep.missing.map((m) => [m.jobId, m.status]).sort()).toEqual([
+      ['m1', 'Active'],
+      ['m2', 'Active'],
+    ]);
+    expect(ledger.counters.writeRequests).toBeGreaterThan(0);
+    ledger.resetCounters();
+    const described = await ledger.observe(
+      COS,
+      [
+        {
+          ...job('m1', 'Complete', { total: 3, succeeded: 3, failed: 0 }),
+          terminationDate: '2026-12-06T01:01:59.000Z',
+        },
+      ],
+      t(3),
+      { sweep: false },
+    );
+    expect(described.published.map((m) => [m.jobId, m.verdict, m.endedAt])).toEqual([
+      ['m1', 'succeeded', '2026-12-06T01:01:59.000Z'],
+    ]);
+    expect(await ledger.closeJob(COS, 'm2', 'NoSuchJob', t(3))).toBe(true);
+    const after = await ledger.observe(COS, [job('m3', 'Active')], t(4));
+    expect(after).toMatchObject({ missing: [], changes: 0, published: [] });
+    expect(pub.published).toHaveLength(1);
   });
 });

@@ -36,12 +36,15 @@ import {
 import { diff, isFinal, type Progress, type Verdict, verdictOf } from '../core/verdict';
 import type { Outcome } from '../outcome';
 import {
+  datedSk,
   eventSk,
   expiresAt,
   jobKey,
   jobPk,
   type LedgerTarget,
   META_SK,
+  OPEN_PREFIX,
+  openSk,
   policyPk,
   TARGETS_PK,
   targetKey,
@@ -113,6 +116,11 @@ export interface LedgerDeps {
   retentionDays?: number;
   /** How long a publisher holds a pending verdict before another tick may republish it. */
   leaseMs?: number;
+  /**
+   * Wall clock for leases (epoch ms), default Date.now. Not the tick's `now`: a lease is about how
+   * long a live process may still be publishing, whatever time the tick says it observed at.
+   */
+  clock?: () => number;
   /** Outcome records kept for retry while the ledger is unavailable. */
   backlogMax?: number;
   /** Parallel conditional writes in one tick. */
@@ -129,6 +137,13 @@ export interface ObserveOptions {
   policyOf?: (job: ObservedJob) => string | undefined;
   /** DescribeJob, to add failure reasons, report and end time to a verdict. */
   describe?: (jobId: string) => Promise<ObservedJob>;
+  /**
+   * `true` (default): `jobs` is the target's whole ListJobs sweep. The ledger reads the target's
+   * open jobs with one byTarget Query (1 MB pages, about 1,000 jobs each) and reports the open
+   * ones the sweep lacks as `missing`. `false`: `jobs` are a few DescribeJob answers; their META
+   * items are read by key (BatchGetItem, 100 a request).
+   */
+  sweep?: boolean;
 }
 
 export interface ObserveResult {
@@ -144,6 +159,12 @@ export interface ObserveResult {
   lost: number;
   /** Outcome records from the backlog written now. */
   backlogFlushed: number;
+  /**
+   * Sweep only: open watched jobs the sweep did not list — finished (a sweep of live statuses
+   * drops them), deleted, or beyond a truncated listing. The tick DescribeJobs each and passes
+   * the answers back with `sweep: false`, or calls `closeJob` on NoSuchJob.
+   */
+  missing: WatchedJob[];
   errors: string[];
 }
 
@@ -178,8 +199,8 @@ const WATCHING_OUTCOMES = new Set<string>(['applied', 'unchanged', 'failed', 'su
 const BATCH_GET = 100;
 const BATCH_WRITE = 25;
 const UNPROCESSED_ROUNDS = 8;
-/** Pages a target query may read (1 MB each): bounds one `unsettled` call. */
-const MAX_QUERY_PAGES = 50;
+/** Pages a target query may read (1 MB each, ~1,000 open jobs): bounds one read of a target. */
+const MAX_QUERY_PAGES = 200;
 
 type Item = Record<string, unknown>;
 
@@ -215,6 +236,7 @@ export function createLedger(deps: LedgerDeps): Ledger {
   const table = deps.table;
   const days = deps.retentionDays ?? 400;
   const leaseMs = deps.leaseMs ?? 60_000;
+  const clock = deps.clock ?? Date.now;
   const backlogMax = deps.backlogMax ?? 1000;
   const concurrency = deps.writeConcurrency ?? 16;
   const counters: LedgerCounters = { readRequests: 0, writeRequests: 0, conditionalLosses: 0 };
@@ -289,6 +311,30 @@ export function createLedger(deps: LedgerDeps): Ledger {
     return out;
   }
 
+  /** The target's open META items (followed, or verdict unpublished): a key-range Query on byTarget. */
+  async function readOpen(t: LedgerTarget): Promise<Map<string, Meta>> {
+    const out = new Map<string, Meta>();
+    let start: Item | undefined;
+    for (let page = 0; ; page++) {
+      if (page >= MAX_QUERY_PAGES)
+        throw new Error(`more than ${MAX_QUERY_PAGES} pages of open jobs in ${targetKey(t)}`);
+      const r = await read(() =>
+        doc.send(
+          new QueryCommand({
+            TableName: table,
+            IndexName: 'byTarget',
+            KeyConditionExpression: 'gsi2pk = :pk AND begins_with(gsi2sk, :open)',
+            ExpressionAttributeValues: { ':pk': targetPk(t), ':open': OPEN_PREFIX },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const it of r.Items ?? []) out.set(it.pk as string, it as Meta);
+      start = r.LastEvaluatedKey;
+      if (!start) return out;
+    }
+  }
+
   async function recordOne(o: Outcome, asked: Asked): Promise<void> {
     const t: LedgerTarget = {
       provider: o.provider!,
@@ -341,7 +387,7 @@ export function createLedger(deps: LedgerDeps): Ledger {
       ':one': 1,
       ':ttl': ttl,
       ':g2pk': targetPk(t),
-      ':g2sk': `${at}#${o.jobId}`,
+      ':g2sk': openSk(o.jobId!),
       ':at': at,
     };
     const sets = [
@@ -354,7 +400,8 @@ export function createLedger(deps: LedgerDeps): Ledger {
       'version = if_not_exists(version, :zero) + :one',
       'expiresAt = :ttl',
       'gsi2pk = :g2pk',
-      'gsi2sk = :g2sk',
+      // A later outcome (say, a refused cancel of a finished job) must not reopen a settled job.
+      'gsi2sk = if_not_exists(gsi2sk, :g2sk)',
       'lastChangeAt = :at',
     ];
     const values: Item = { ...base };
@@ -413,7 +460,6 @@ export function createLedger(deps: LedgerDeps): Ledger {
       'lastChangeAt = :now',
       'expiresAt = :ttl',
       'gsi2pk = :g2pk',
-      'gsi2sk = :g2sk',
       'version = version + :one',
       'lastEvents = :events',
     ];
@@ -424,7 +470,6 @@ export function createLedger(deps: LedgerDeps): Ledger {
       ':now': nowIso,
       ':ttl': expiresAt(nowMs, days),
       ':g2pk': targetPk(t),
-      ':g2sk': `${nowIso}#${job.jobId}`,
       ':one': 1,
     };
     if (policy) {
@@ -471,8 +516,10 @@ export function createLedger(deps: LedgerDeps): Ledger {
       published: [],
       lost: 0,
       backlogFlushed: 0,
+      missing: [],
       errors: [],
     };
+    const sweep = opts.sweep ?? true;
     if (pendingOutcomes.length > 0) {
       try {
         result.backlogFlushed = await flushBacklog();
@@ -488,7 +535,9 @@ export function createLedger(deps: LedgerDeps): Ledger {
     jobs = [...new Map(jobs.map((j) => [j.jobId, j] as const)).values()];
     let metas: Map<string, Meta>;
     try {
-      metas = await readMetas(jobs.map((j) => ({ pk: jobPk(target, j.jobId), sk: META_SK })));
+      metas = sweep
+        ? await readOpen(target)
+        : await readMetas(jobs.map((j) => ({ pk: jobPk(target, j.jobId), sk: META_SK })));
     } catch (e) {
       result.errors.push(`read: ${message(e)}`);
       return result;
@@ -518,8 +567,9 @@ export function createLedger(deps: LedgerDeps): Ledger {
       result.watched++;
       if (meta.closed) continue;
       if (meta.settled) {
-        if (meta.settledState === 'pending' && (meta.settledLeaseUntil ?? 0) < nowMs)
-          plans.push({ job, run: () => takeOverPending(pk, meta, nowMs) });
+        // A sweep handles pending verdicts below, listed or not.
+        if (!sweep && meta.settledState === 'pending' && (meta.settledLeaseUntil ?? 0) < clock())
+          plans.push({ job, run: () => takeOverPending(pk, meta) });
         continue;
       }
       const change = diff(
@@ -531,6 +581,29 @@ export function createLedger(deps: LedgerDeps): Ledger {
         job,
         run: () => recordChange(target, job, meta, policy, pk, nowIso, nowMs, ttl, opts.describe),
       });
+    }
+
+    if (sweep) {
+      const listed = new Set(jobs.map((j) => jobPk(target, j.jobId)));
+      for (const [pk, meta] of metas) {
+        if (meta.settled) {
+          if (
+            meta.settledState === 'pending' &&
+            (meta.settledLeaseUntil ?? 0) < clock() &&
+            meta.settledMessage
+          )
+            plans.push({
+              job: { jobId: meta.settledMessage.jobId, status: meta.status },
+              run: () => takeOverPending(pk, meta),
+            });
+        } else if (!meta.closed && !listed.has(pk))
+          result.missing.push({
+            target,
+            jobId: meta.jobId as string,
+            status: meta.status,
+            policy: meta.policy ?? null,
+          });
+      }
     }
 
     const settles: { pk: string; msg: SettledMessage }[] = [];
@@ -570,9 +643,14 @@ export function createLedger(deps: LedgerDeps): Ledger {
             new UpdateCommand({
               TableName: table,
               Key: { pk: s.pk, sk: META_SK },
-              UpdateExpression: 'SET settledState = :published REMOVE settledLeaseUntil',
+              // Out of the open range only now: until published, every tick sees it there.
+              UpdateExpression: 'SET settledState = :published, gsi2sk = :dated REMOVE settledLeaseUntil',
               ConditionExpression: 'settledState = :pending',
-              ExpressionAttributeValues: { ':published': 'published', ':pending': 'pending' },
+              ExpressionAttributeValues: {
+                ':published': 'published',
+                ':pending': 'pending',
+                ':dated': datedSk(s.msg.settledAt, s.msg.jobId),
+              },
             }),
           ),
         );
@@ -620,7 +698,7 @@ export function createLedger(deps: LedgerDeps): Ledger {
             gsi1pk: policyPk(policy),
             gsi1sk: `${nowIso}#${jobKey(t, job.jobId)}`,
             gsi2pk: targetPk(t),
-            gsi2sk: `${nowIso}#${job.jobId}`,
+            gsi2sk: openSk(job.jobId),
             lastEvents: [event],
           },
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -708,7 +786,7 @@ export function createLedger(deps: LedgerDeps): Ledger {
       Object.assign(values, {
         ':verdict': finalVerdict,
         ':pending': 'pending',
-        ':lease': nowMs + leaseMs,
+        ':lease': clock() + leaseMs,
         ':msg': msg,
         ':ended': msg.endedAt,
       });
@@ -733,7 +811,7 @@ export function createLedger(deps: LedgerDeps): Ledger {
     return { events: [...(meta.lastEvents ?? []), ...events], change: true, ...(settle ? { settle } : {}) };
   }
 
-  async function takeOverPending(pk: string, meta: Meta, nowMs: number) {
+  async function takeOverPending(pk: string, meta: Meta) {
     if (!meta.settledMessage) return null;
     await write(() =>
       doc.send(
@@ -743,7 +821,7 @@ export function createLedger(deps: LedgerDeps): Ledger {
           UpdateExpression: 'SET settledLeaseUntil = :lease',
           ConditionExpression: 'settledState = :pending AND settledLeaseUntil = :old',
           ExpressionAttributeValues: {
-            ':lease': nowMs + leaseMs,
+            ':lease': clock() + leaseMs,
             ':pending': 'pending',
             ':old': meta.settledLeaseUntil ?? 0,
           },
@@ -754,34 +832,10 @@ export function createLedger(deps: LedgerDeps): Ledger {
   }
 
   async function unsettled(t: LedgerTarget): Promise<WatchedJob[]> {
-    const out: WatchedJob[] = [];
-    let start: Item | undefined;
-    for (let page = 0; page < MAX_QUERY_PAGES; page++) {
-      const r = await read(() =>
-        doc.send(
-          new QueryCommand({
-            TableName: table,
-            IndexName: 'byTarget',
-            KeyConditionExpression: 'gsi2pk = :pk',
-            FilterExpression: 'attribute_not_exists(settled) AND attribute_not_exists(closed)',
-            ExpressionAttributeValues: { ':pk': targetPk(t) },
-            ProjectionExpression: 'jobId, #status, policy',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const it of r.Items ?? [])
-        out.push({
-          target: t,
-          jobId: it.jobId as string,
-          status: it.status as string,
-          policy: (it.policy as string) ?? null,
-        });
-      start = r.LastEvaluatedKey;
-      if (!start) break;
-    }
-    return out;
+    const open = await readOpen(t);
+    return [...open.values()]
+      .filter((m) => !m.settled && !m.closed)
+      .map((m) => ({ target: t, jobId: m.jobId as string, status: m.status, policy: m.policy ?? null }));
   }
 
   async function watchedOutside(targets: readonly LedgerTarget[]): Promise<WatchedJob[]> {
@@ -840,7 +894,7 @@ export function createLedger(deps: LedgerDeps): Ledger {
             ExpressionAttributeValues: {
               ':reason': reason,
               ':now': nowIso,
-              ':g2sk': `${nowIso}#${jobId}`,
+              ':g2sk': datedSk(nowIso, jobId),
               ':ttl': ttl,
               ':one': 1,
               ':events': [event],

@@ -32,6 +32,16 @@ export const eventSk = (at: string, kind: EventKind, tag: string): string =>
   `EV#${at}#${kind}#${createHash('sha256').update(tag).digest('hex').slice(0, 12)}`;
 
 export const policyPk = (policy: string): string => `POLICY#${policy}`;
+
+/**
+ * byTarget sort key. While a job is followed (or its verdict not yet published) it is
+ * `OPEN#<jobId>`, so a tick reads exactly the target's open jobs with one key-range Query — no
+ * filter paying for the settled ones kept 400 days. Once settled or closed: `<ISO time>#<jobId>`.
+ * `O` sorts after every ISO year, so newest-first lists open jobs before finished ones.
+ */
+export const OPEN_PREFIX = 'OPEN#';
+export const openSk = (jobId: string): string => `${OPEN_PREFIX}${jobId}`;
+export const datedSk = (at: string, jobId: string): string => `${at}#${jobId}`;
 export const targetPk = (t: LedgerTarget): string => `TARGET#${targetKey(t)}`;
 
 /** Retention: JOBCTL_LEDGER_RETENTION_DAYS, default 400 (beyond the providers' 90 days). */
