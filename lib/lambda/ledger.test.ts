@@ -4,7 +4,13 @@
  */
 import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../outcome';
 import { jobHistory } from './history';
@@ -466,6 +472,52 @@ describe('a sweep of live statuses', () => {
     expect(await ledger.closeJob(COS, 'm2', 'NoSuchJob', t(3))).toBe(true);
     const after = await ledger.observe(COS, [job('m3', 'Active')], t(4));
     expect(after).toMatchObject({ missing: [], changes: 0, published: [] });
+    expect(pub.published).toHaveLength(1);
+  });
+});
+
+describe('META and history are written apart (dynalite has no transactions)', () => {
+  it('an event lost between the two writes shows from META meanwhile and is written again at the next change', async () => {
+    const table = await freshTable();
+    const pub = collector();
+    const ledger = createLedger({ client: local.client(), table, publish: pub.publish });
+    await ledger.recordOutcome(outcome('x1', 'o-x1', t(0).toISOString()), { appId: COS.appId });
+    await ledger.observe(COS, [job('x1', 'Active', { total: 5, succeeded: 1, failed: 0 })], t(1));
+    // As if the process had stopped after its META write: the status event never reached the table.
+    const doc = DynamoDBDocumentClient.from(local.client());
+    const lost = (await jobHistory(doc, table, COS, 'x1')).find((e) => e.kind === 'status')!;
+    expect(lost.detail.to).toBe('Active');
+    const pk = jobPk(COS, 'x1');
+    const stored = await doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)',
+        ExpressionAttributeValues: { ':pk': pk, ':ev': `EV#${t(1).toISOString()}#status` },
+      }),
+    );
+    expect(stored.Items).toHaveLength(1);
+    await doc.send(new DeleteCommand({ TableName: table, Key: { pk, sk: stored.Items![0]!.sk } }));
+
+    const meanwhile = await jobHistory(doc, table, COS, 'x1');
+    expect(meanwhile.map((e) => [e.kind, e.detail.to ?? e.detail.outcome])).toEqual([
+      ['status', 'Active'],
+      ['outcome', 'applied'],
+    ]);
+    await ledger.observe(COS, [job('x1', 'Complete', { total: 5, succeeded: 5, failed: 0 })], t(2));
+    const again = await doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ev)',
+        ExpressionAttributeValues: { ':pk': pk, ':ev': 'EV#' },
+      }),
+    );
+    expect(again.Items!.map((i) => [i.kind, i.to ?? i.verdict ?? i.outcome])).toEqual([
+      ['outcome', 'applied'],
+      ['status', 'Active'],
+      // Same instant: key order puts `settled` before `status`; history reads rank them.
+      ['settled', 'succeeded'],
+      ['status', 'Complete'],
+    ]);
     expect(pub.published).toHaveLength(1);
   });
 });
