@@ -30,6 +30,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     load: () => import('./commands/redrive'),
   },
   sandbox: { summary: 'run the sandbox provider alone', load: () => import('./commands/sandbox') },
+  history: { summary: 'the job ledger, newest first', load: () => import('./commands/history') },
 };
 
 export const usage = () =>
