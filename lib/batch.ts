@@ -10,6 +10,7 @@
  * - nothing starts that cannot finish before the function's timeout: such records fail
  *   unprocessed (SQS redelivers them) rather than being cut off mid-call.
  */
+import { createHash } from 'node:crypto';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Controller } from './controller';
@@ -185,6 +186,14 @@ export async function fanOut(
 }
 
 /**
+ * A FIFO deduplication id for a transition id. SQS allows only 1–128 printable ASCII characters,
+ * so the id cannot be used as it is; a hash keeps distinct ids distinct (`作业-1`/`任务-1`,
+ * `a b`/`a_b`), where replacing characters made them collide and SQS silently dropped the second.
+ * Without an id, sendAll hashes the body.
+ */
+export const dedupIdOf = (id: string): string => createHash('sha256').update(id, 'utf8').digest('hex');
+
+/**
  * A transition as a requests-queue message. FIFO: the transitions of one job share a message
  * group (they apply in order); a select groups by its target.
  */
@@ -193,6 +202,6 @@ export function toRequestMessage(t: Transition): QueueMessage {
   return {
     body: sqsJson(t),
     groupId: `${t.provider}:${t.account ?? ''}:${t.region}:${scope}`.slice(0, 128),
-    dedupId: t.id?.replace(/[^A-Za-z0-9!-/:-@[-`{-~]/g, '_').slice(0, 128),
+    dedupId: t.id === undefined ? undefined : dedupIdOf(t.id),
   };
 }

@@ -198,10 +198,25 @@ const INVALID: [string, unknown, string, string][] = [
   ['notAfter on February 30', { ...cos, notAfter: '2026-02-30T06:00:00Z' }, 'notAfter', 'ISO 8601'],
   ['notAfter on April 31', { ...cos, notAfter: '2026-04-31T06:00:00+08:00' }, 'notAfter', 'ISO 8601'],
   ['notAfter at 24:00', { ...cos, notAfter: '2026-11-24T24:00Z' }, 'notAfter', 'ISO 8601'],
-  ['notAfter on February 29 of a common year', { ...cos, notAfter: '2026-02-29T00:00:00Z' }, 'notAfter', 'ISO 8601'],
-  ['notAfter on February 29, 1900 (not a leap year)', { ...cos, notAfter: '1900-02-29T00:00:00Z' }, 'notAfter', 'ISO 8601'],
+  [
+    'notAfter on February 29 of a common year',
+    { ...cos, notAfter: '2026-02-29T00:00:00Z' },
+    'notAfter',
+    'ISO 8601',
+  ],
+  [
+    'notAfter on February 29, 1900 (not a leap year)',
+    { ...cos, notAfter: '1900-02-29T00:00:00Z' },
+    'notAfter',
+    'ISO 8601',
+  ],
   ['notAfter at second 60', { ...cos, notAfter: '2026-11-24T06:00:60Z' }, 'notAfter', 'ISO 8601'],
-  ['notAfter with offset minutes 60', { ...cos, notAfter: '2026-11-24T06:00:00+08:60' }, 'notAfter', 'ISO 8601'],
+  [
+    'notAfter with offset minutes 60',
+    { ...cos, notAfter: '2026-11-24T06:00:00+08:60' },
+    'notAfter',
+    'ISO 8601',
+  ],
   ['id too long', { ...cos, id: 'x'.repeat(129) }, 'id', '1–128'],
   ['id with a newline (log injection)', { ...cos, id: 'a\nb' }, 'id', 'control'],
 ];

@@ -80,7 +80,8 @@ const ISO_WITH_OFFSET =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
 /** The rule an ISO time field states when it is refused. */
-export const ISO_WITH_OFFSET_RULE = 'must be an ISO 8601 time with a UTC offset, e.g. 2026-11-24T06:00:00+08:00';
+export const ISO_WITH_OFFSET_RULE =
+  'must be an ISO 8601 time with a UTC offset, e.g. 2026-11-24T06:00:00+08:00';
 
 /**
  * An ISO 8601 date-time with an explicit offset that names a real instant. `Date.parse` is not
