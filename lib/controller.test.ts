@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllowlist } from './allowlist';
 import { createController, MAX_LIST_PAGES } from './controller';
-import { classify, PolicyRefusal } from './outcome';
+import { classify, cutUtf8, exitCodeFor, isTerminal, PolicyRefusal, superseded } from './outcome';
 import { ProviderError } from './providers/errors';
 import { staticRegistry } from './providers/index';
 import type { Job, JobControl, JobPage } from './providers/types';
@@ -544,5 +544,44 @@ describe('expand: ListJobs pages (issues 12.4, 12.5)', () => {
     expect(e).toMatchObject({ code: 'TargetNotAllowed' });
     expect(classify(e)).toBe('refused');
     expect(listed).toBe(0);
+  });
+});
+
+describe('the outcome module (14.4)', () => {
+  const frame = {
+    subject: {
+      id: 'old',
+      provider: 'cos',
+      region: 'ap-guangzhou',
+      account: null,
+      jobId: 'j1',
+      action: 'UpdateJobPriority',
+    },
+    trigger: { type: 'cli' as const },
+    startedAt: '2026-11-24T01:00:00.000Z',
+    finishedAt: '2026-11-24T01:00:00.000Z',
+  };
+
+  it('superseded: terminal, exit code 3, error Superseded naming the newer transition', () => {
+    const o = superseded(frame, 'newer-7');
+    expect(o).toMatchObject({ outcome: 'superseded', attempts: 0, error: { code: 'Superseded' } });
+    expect(o.error?.message).toContain('newer-7');
+    expect(isTerminal('superseded')).toBe(true);
+    expect(exitCodeFor(['applied', 'superseded'])).toBe(3);
+    expect(exitCodeFor(['superseded', 'failed'])).toBe(4);
+  });
+
+  it('classify: one reading of every error', () => {
+    expect(classify(err('throttled', 'SlowDown', 503))).toBe('retryable');
+    expect(classify(new RetriesExhausted(err('server', 'InternalError', 500), 5))).toBe('retryable');
+    expect(classify(err('conflict', 'InvalidRequest'))).toBe('refused');
+    expect(classify(err('config', 'MissingCredentials'))).toBe('configuration');
+    expect(classify(new PolicyRefusal('Expired', 'late'))).toBe('refused');
+    expect(classify(new TypeError('bug'))).toBe('configuration');
+  });
+
+  it('cutUtf8 never splits a character', () => {
+    expect(cutUtf8('作业作业', 7)).toBe('作业');
+    expect(Buffer.byteLength(cutUtf8('é'.repeat(5000), 8192))).toBeLessThanOrEqual(8192);
   });
 });
