@@ -2,8 +2,9 @@
  * A `select` over N sandbox jobs through `jobctl run` as a child process, end to end: the
  * sandbox is seeded with a generated N-job file (`--seed`), one select message goes onto the
  * requests queue (@aws-sdk/client-sqs), and the clock stops when the N-th outcome is printed
- * (`--json-log`: one JSON line per outcome, emitted as each is published). 10,000 jobs against
- * 1,000: total ≤ 30 s, ratio ≤ 11; the child's peak RSS (VmHWM) ≤ 250 MB.
+ * (`--json-log`: one JSON line per outcome, emitted as each is published). 100,000 jobs against
+ * 10,000 (issue 12.5: a select streams page by page, so its cost is linear and its memory flat):
+ * ratio ≤ 10.5; the child's peak RSS (VmHWM) ≤ 400 MB during the 100,000-job select.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +18,10 @@ import { type Benchmark, ratios, round, row, spread } from './measure';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 /** Give up on one run after this long: a stuck run must not hang the benchmark. */
-const RUN_LIMIT_MS = 180_000;
+const RUN_LIMIT_MS = 300_000;
+
+const SMALL = 10_000;
+const LARGE = 100_000;
 
 export interface SelectRun {
   jobs: number;
@@ -161,23 +165,23 @@ export async function selectRun(seed: string, n: number): Promise<SelectRun> {
 
 export const select: Benchmark = {
   name: 'select',
-  summary: 'a select over 10,000 sandbox jobs through `jobctl run` (child process) vs over 1,000; peak RSS',
+  summary: 'a select over 100,000 sandbox jobs through `jobctl run` (child process) vs over 10,000; peak RSS',
   async run({ quick, log }) {
     const repeats = quick ? 1 : 3;
     const dir = await mkdtemp(path.join(tmpdir(), 'jobctl-select-'));
     try {
-      const small = await seedFile(dir, 1_000);
-      const large = await seedFile(dir, 10_000);
+      const small = await seedFile(dir, SMALL);
+      const large = await seedFile(dir, LARGE);
       const runs: { small: SelectRun[]; large: SelectRun[] } = { small: [], large: [] };
       for (let r = 0; r < repeats; r++) {
         for (const [key, file, n] of r % 2 === 0
           ? ([
-              ['small', small, 1_000],
-              ['large', large, 10_000],
+              ['small', small, SMALL],
+              ['large', large, LARGE],
             ] as const)
           : ([
-              ['large', large, 10_000],
-              ['small', small, 1_000],
+              ['large', large, LARGE],
+              ['small', small, SMALL],
             ] as const)) {
           const run = await selectRun(file, n);
           log(
@@ -204,18 +208,19 @@ export const select: Benchmark = {
       };
       return [
         row({
-          id: 'select.10k-total',
-          measure: 'select over 10,000 sandbox jobs through jobctl run: enqueue, process, outcomes',
+          id: 'select.100k-total',
+          measure: 'select over 100,000 sandbox jobs through jobctl run: enqueue, process, outcomes',
           baseline: '—',
           unit: 's',
           value: spread(s(runs.large, (r) => r.ms / 1000)),
-          target: { op: '<=', value: 30 },
+          // Issue 12.5 measured 102 s before streaming; the figure to hold is the ratio below.
+          target: { op: '<=', value: 102 },
           detail,
         }),
         row({
-          id: 'select.10k-vs-1k',
-          measure: 'select over 10,000 jobs',
-          baseline: 'the same over 1,000',
+          id: 'select.100k-vs-10k',
+          measure: 'select over 100,000 jobs',
+          baseline: 'the same over 10,000',
           unit: '×',
           value: spread(
             ratios(
@@ -223,16 +228,16 @@ export const select: Benchmark = {
               s(runs.small, (r) => r.ms),
             ),
           ),
-          target: { op: '<=', value: 11 },
+          target: { op: '<=', value: 10.5 },
           detail,
         }),
         row({
           id: 'select.peak-rss',
-          measure: 'peak RSS of jobctl run during the 10,000-job select',
+          measure: 'peak RSS of jobctl run during the 100,000-job select',
           baseline: '—',
           unit: 'MB',
           value: spread(s(runs.large, (r) => r.peakRssMb)),
-          target: { op: '<=', value: 250 },
+          target: { op: '<=', value: 400 },
           detail,
         }),
       ];

@@ -10,14 +10,14 @@
  * - nothing starts that cannot finish before the function's timeout: such records fail
  *   unprocessed (SQS redelivers them) rather than being cut off mid-call.
  */
+import { createHash } from 'node:crypto';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Controller } from './controller';
-import type { Outcome } from './outcome';
-import { ProviderError } from './providers/errors';
+import { classify, errorOf, type Outcome } from './outcome';
 import type { FanoutReport, Publisher } from './queues/publisher';
 import { type QueueMessage, type SendReport, sqsJson } from './queues/sqs';
-import { RetriesExhausted } from './retry';
+import { createRunner, keyOfBody, type Turn } from './runner';
 import type { SelectTransition, Transition } from './transition';
 
 export interface BatchDeps {
@@ -49,45 +49,33 @@ export async function processTransitionBatch(
 ): Promise<SQSBatchResponse> {
   const now = deps.now ?? Date.now;
   const { deadline, hardDeadline } = deadlinesOf(context, deps.reserveMs, now);
-  const slots = semaphore(deps.concurrency);
+  const runner = createRunner(deps.concurrency);
 
-  // Who each record waits for: the previous record with the same key, decided up front in
-  // arrival order so that the order holds whatever order the processor starts handlers in.
+  // Turns are taken up front in arrival order, so that the order holds whatever order the
+  // processor starts handlers in. FIFO: a message group is the key; standard: the job.
   const fifo = event.Records.some((r) => r.attributes.MessageGroupId !== undefined);
-  const turns = new Map<string, { after: Promise<void>; release: () => void; group: { failed: boolean } }>();
-  const last = new Map<string, Promise<void>>();
+  const turns = new Map<string, { turn: Turn; group: { failed: boolean } }>();
   const groups = new Map<string, { failed: boolean }>();
   for (const r of event.Records) {
-    const key = fifo ? `group:${r.attributes.MessageGroupId}` : jobKey(r);
-    const group = groups.get(key) ?? { failed: false };
-    groups.set(key, group);
-    const prev = last.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const done = new Promise<void>((res) => {
-      release = res;
-    });
-    turns.set(r.messageId, { after: prev, release, group });
-    last.set(key, done);
+    const key = fifo ? `group:${r.attributes.MessageGroupId}` : keyOfBody(r.body);
+    const group = (key !== null && groups.get(key)) || { failed: false };
+    if (key !== null) groups.set(key, group);
+    turns.set(r.messageId, { turn: runner.turn(key), group });
   }
 
-  const handleRecord = async (record: SQSRecord) => {
-    const turn = turns.get(record.messageId)!;
-    try {
-      await turn.after;
-      if (fifo && turn.group.failed) throw new NotProcessed('an earlier message of its group failed');
-      await slots.acquire();
+  const handleRecord = (record: SQSRecord) => {
+    const { turn, group } = turns.get(record.messageId)!;
+    return turn.run(async () => {
       try {
+        if (fifo && group.failed) throw new NotProcessed('an earlier message of its group failed');
         if (now() >= deadline) throw new NotProcessed('no time left before the function times out');
         await handleOne(record, deadline, hardDeadline, deps);
-      } finally {
-        slots.release();
+      } catch (e) {
+        // Marked before the turn settles, so the group's next record sees it.
+        group.failed = true;
+        throw e;
       }
-    } catch (e) {
-      turn.group.failed = true;
-      throw e;
-    } finally {
-      turn.release();
-    }
+    });
   };
 
   return processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
@@ -167,26 +155,28 @@ export async function fanOut(
     error: null,
   };
   try {
-    const x = await deps.controller.expand(t, { id: report.id, deadline: limits.deadline });
+    // Page by page: each page's matches are on the queue before the next page is listed, so a
+    // 100,000-job select never holds its transitions (or their messages) all at once.
+    const x = await deps.controller.expand(t, { id: report.id, deadline: limits.deadline }, async (page) => {
+      for (let i = 0; i < page.length; i += ENQUEUE_SLICE) {
+        const sent = await deps.enqueue(
+          page.slice(i, i + ENQUEUE_SLICE).map(toRequestMessage),
+          limits.hardDeadline,
+        );
+        report.enqueued += sent.sent.length;
+        report.failed += sent.failed.length;
+      }
+    });
     report.matched = x.matched;
     report.truncated = x.truncated;
-    // In slices: thousands of matches must not become thousands of SendMessageBatch requests
-    // built and in flight at once (their bodies and SDK state would all be alive together).
-    for (let i = 0; i < x.transitions.length; i += ENQUEUE_SLICE) {
-      const sent = await deps.enqueue(
-        x.transitions.slice(i, i + ENQUEUE_SLICE).map(toRequestMessage),
-        limits.hardDeadline,
-      );
-      report.enqueued += sent.sent.length;
-      report.failed += sent.failed.length;
-    }
   } catch (e) {
-    const src = e instanceof RetriesExhausted ? e.last : e;
-    const refusedForGood = src instanceof ProviderError && !src.retryable && src.kind !== 'config';
+    // Pages already enqueued stay counted: their messages are on the queue.
+    report.matched = Math.max(report.matched, report.enqueued + report.failed);
+    const error = errorOf(e);
     report.error = {
-      code: src instanceof ProviderError ? src.code : 'InternalError',
-      message: String((src as Error)?.message ?? src).slice(0, 500),
-      retryable: !refusedForGood,
+      code: error.code,
+      message: error.message.slice(0, 500),
+      retryable: classify(e) !== 'refused',
     };
   }
   report.finishedAt = new Date(now()).toISOString();
@@ -194,6 +184,14 @@ export async function fanOut(
   await deps.publisher.publish(report, limits.hardDeadline);
   return report;
 }
+
+/**
+ * A FIFO deduplication id for a transition id. SQS allows only 1–128 printable ASCII characters,
+ * so the id cannot be used as it is; a hash keeps distinct ids distinct (`作业-1`/`任务-1`,
+ * `a b`/`a_b`), where replacing characters made them collide and SQS silently dropped the second.
+ * Without an id, sendAll hashes the body.
+ */
+export const dedupIdOf = (id: string): string => createHash('sha256').update(id, 'utf8').digest('hex');
 
 /**
  * A transition as a requests-queue message. FIFO: the transitions of one job share a message
@@ -204,37 +202,6 @@ export function toRequestMessage(t: Transition): QueueMessage {
   return {
     body: sqsJson(t),
     groupId: `${t.provider}:${t.account ?? ''}:${t.region}:${scope}`.slice(0, 128),
-    dedupId: t.id?.replace(/[^A-Za-z0-9!-/:-@[-`{-~]/g, '_').slice(0, 128),
-  };
-}
-
-/** The ordering key of a standard-queue record: its job, or the record itself if it names none. */
-function jobKey(r: SQSRecord): string {
-  try {
-    const m = JSON.parse(r.body) as Record<string, unknown>;
-    if (typeof m.jobId === 'string')
-      return `job:${m.provider}:${m.account ?? ''}:${m.appId ?? ''}:${m.region}:${m.jobId}`;
-  } catch {
-    // invalid bodies are handled (as `invalid`) by the controller; they order with nothing
-  }
-  return `msg:${r.messageId}`;
-}
-
-function semaphore(n: number) {
-  let free = Math.max(1, n);
-  const waiting: (() => void)[] = [];
-  return {
-    acquire(): Promise<void> {
-      if (free > 0) {
-        free--;
-        return Promise.resolve();
-      }
-      return new Promise<void>((r) => waiting.push(r));
-    },
-    release: () => {
-      const next = waiting.shift();
-      if (next) next();
-      else free++;
-    },
+    dedupId: t.id === undefined ? undefined : dedupIdOf(t.id),
   };
 }

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllowlist } from './allowlist';
-import { createController } from './controller';
+import { createController, MAX_LIST_PAGES } from './controller';
+import { classify, cutUtf8, exitCodeFor, isTerminal, PolicyRefusal, superseded } from './outcome';
 import { ProviderError } from './providers/errors';
 import { staticRegistry } from './providers/index';
-import type { Job, JobControl } from './providers/types';
-import type { RetryEnv } from './retry';
-import type { JobTransition } from './transition';
+import type { Job, JobControl, JobPage } from './providers/types';
+import { RetriesExhausted, type RetryEnv } from './retry';
+import type { JobTransition, SelectTransition } from './transition';
 
 /** A clock that only moves when the controller sleeps or a call takes time. */
 function fakeEnv(): RetryEnv & { sleeps: number[]; t: number } {
@@ -131,13 +132,43 @@ describe('apply: the outcome table', () => {
       ['update', 'describe'],
     ],
     [
-      'NoSuchJob → rejected, no retry, no describe',
+      // Issue 12.11: the NoSuchJob is read like a refusal; DescribeJob confirms the job is not there.
+      'NoSuchJob, and DescribeJob agrees → rejected NoSuchJob, no retry',
       ready,
-      { update: [err('not-found', 'NoSuchJob', 404)] },
+      { update: [err('not-found', 'NoSuchJob', 404)], describe: [err('not-found', 'NoSuchJob', 404)] },
       'rejected',
       null,
       'NoSuchJob',
-      ['update'],
+      ['update', 'describe'],
+    ],
+    [
+      // COS answers NoSuchJob (404, "指定作业已完成") for a status change of a finished job.
+      'cancel answered NoSuchJob, job already Cancelled → unchanged',
+      cancel,
+      { update: [err('not-found', 'NoSuchJob', 404)], describe: [{ status: 'Cancelled' }] },
+      'unchanged',
+      'Cancelled',
+      null,
+      ['update', 'describe'],
+    ],
+    [
+      // The same status model as a refusal: a Complete job went through Ready.
+      'Ready answered NoSuchJob, job Complete → unchanged',
+      ready,
+      { update: [err('not-found', 'NoSuchJob', 404)], describe: [{ status: 'Complete' }] },
+      'unchanged',
+      'Complete',
+      null,
+      ['update', 'describe'],
+    ],
+    [
+      'cancel answered NoSuchJob, job Complete → rejected with the provider code',
+      cancel,
+      { update: [err('not-found', 'NoSuchJob', 404)], describe: [{ status: 'Complete' }] },
+      'rejected',
+      'Complete',
+      'NoSuchJob',
+      ['update', 'describe'],
     ],
     [
       'AccessDenied → rejected',
@@ -368,5 +399,189 @@ describe('handleBody', () => {
       { id: 'x' },
     );
     expect('select' in o).toBe(true);
+  });
+});
+
+describe('expand: ListJobs pages (issues 12.4, 12.5)', () => {
+  const select: SelectTransition = {
+    id: 'sel',
+    provider: 'cos',
+    region: 'ap-guangzhou',
+    account: '100000000001',
+    appId: '1250000000',
+    action: 'UpdateJobStatus',
+    requestedJobStatus: 'Ready',
+    select: { statuses: ['Suspended'], max: 100_000 },
+  };
+  const jobOf = (n: number): Job => ({
+    jobId: `j${n}`,
+    status: 'Suspended',
+    priority: 1,
+    description: null,
+    creationTime: null,
+    statusUpdateReason: null,
+  });
+
+  function lister(page: (call: number, token: string | undefined) => JobPage) {
+    const tokens: (string | undefined)[] = [];
+    const provider: JobControl = {
+      provider: 'cos',
+      updateStatus: () => Promise.reject(new Error('not here')),
+      updatePriority: () => Promise.reject(new Error('not here')),
+      describe: () => Promise.reject(new Error('not here')),
+      list: async (_t, q) => {
+        tokens.push(q.nextToken);
+        // Bounded whatever the controller does: a runaway listing fails the test, not the machine.
+        if (tokens.length > 5_000) throw new Error('runaway listing');
+        return page(tokens.length, q.nextToken);
+      },
+    };
+    const c = createController({
+      providers: staticRegistry({ cos: provider }),
+      allowlist: parseAllowlist(''),
+      retryEnv: fakeEnv(),
+    });
+    return { c, tokens };
+  }
+
+  it('the same NextToken for ever: refused as a malformed answer after two calls', async () => {
+    const { c, tokens } = lister((n) => ({ jobs: [jobOf(n)], nextToken: 'same' }));
+    const pages: string[][] = [];
+    const error = await c
+      .expand(select, { id: 'x' }, async (p) => {
+        pages.push(p.map((t) => t.jobId));
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ code: 'RepeatedPageToken', retryable: true });
+    expect(tokens).toEqual([undefined, 'same']);
+    // What was listed before the repeat was streamed, once each.
+    expect(pages).toEqual([['j1'], ['j2']]);
+  });
+
+  it('a token that comes back after others is refused too (no cycle)', async () => {
+    const { c, tokens } = lister((n) => ({ jobs: [], nextToken: n % 2 === 0 ? 'a' : 'b' }));
+    await expect(c.expand(select, { id: 'x' }, async () => {})).rejects.toMatchObject({
+      code: 'RepeatedPageToken',
+    });
+    expect(tokens).toEqual([undefined, 'b', 'a']);
+  });
+
+  it('fresh tokens for ever with nothing matching: stops at the page bound, reported truncated', async () => {
+    const { c, tokens } = lister((n) => ({ jobs: [], nextToken: `t${n}` }));
+    const x = await c.expand(select, { id: 'x' }, async () => {});
+    expect(tokens.length).toBe(MAX_LIST_PAGES);
+    expect(x).toEqual({ matched: 0, selected: 0, truncated: true });
+  });
+
+  it('the same token for ever with matches: never more than `max` transitions', async () => {
+    const { c, tokens } = lister((n) => ({ jobs: [jobOf(n)], nextToken: `t${n}` }));
+    let got = 0;
+    const x = await c.expand({ ...select, select: { max: 3 } }, { id: 'x' }, async (p) => {
+      got += p.length;
+    });
+    expect(got).toBe(3);
+    expect(tokens.length).toBe(3);
+    expect(x).toEqual({ matched: 3, selected: 3, truncated: true });
+  });
+
+  it('a listing budget bounds the ListJobs time of a select (the deadline `jobctl apply` lacked)', async () => {
+    const env = fakeEnv();
+    let calls = 0;
+    const provider: JobControl = {
+      provider: 'cos',
+      updateStatus: () => Promise.reject(new Error('not here')),
+      updatePriority: () => Promise.reject(new Error('not here')),
+      describe: () => Promise.reject(new Error('not here')),
+      list: async () => {
+        calls++;
+        if (calls > 1_000) throw new Error('runaway listing');
+        env.t += 1_000; // each page takes a second
+        return { jobs: [], nextToken: `t${calls}` };
+      },
+    };
+    const c = createController({
+      providers: staticRegistry({ cos: provider }),
+      allowlist: parseAllowlist(''),
+      retryEnv: env,
+    });
+    const error = await c.expand(select, { id: 'x', listBudgetMs: 10_000 }, async () => {}).catch((e) => e);
+    expect(error).toBeInstanceOf(RetriesExhausted);
+    expect(calls).toBeLessThanOrEqual(10);
+  });
+
+  it('streams: each page reaches the sink before the next page is listed', async () => {
+    const order: string[] = [];
+    const { c } = lister((n) => {
+      order.push(`list ${n}`);
+      return { jobs: [jobOf(2 * n), jobOf(2 * n + 1)], nextToken: n < 3 ? `t${n}` : null };
+    });
+    const x = await c.expand(select, { id: 'x' }, async (p) => {
+      order.push(`sink ${p.map((t) => t.jobId).join(',')}`);
+    });
+    expect(order).toEqual(['list 1', 'sink j2,j3', 'list 2', 'sink j4,j5', 'list 3', 'sink j6,j7']);
+    expect(x).toEqual({ matched: 6, selected: 6, truncated: false });
+  });
+
+  it('a policy refusal is a PolicyRefusal, not a ProviderError, and nothing is listed', async () => {
+    let listed = 0;
+    const denied = createController({
+      providers: staticRegistry({
+        cos: {
+          provider: 'cos',
+          list: async () => {
+            listed++;
+            return { jobs: [], nextToken: null };
+          },
+        } as unknown as JobControl,
+      }),
+      allowlist: parseAllowlist('oss:*'),
+      retryEnv: fakeEnv(),
+    });
+    const e = await denied.expand(select, { id: 'x' }, async () => {}).catch((x) => x);
+    expect(e).toBeInstanceOf(PolicyRefusal);
+    expect(e).not.toBeInstanceOf(ProviderError);
+    expect(e).toMatchObject({ code: 'TargetNotAllowed' });
+    expect(classify(e)).toBe('refused');
+    expect(listed).toBe(0);
+  });
+});
+
+describe('the outcome module (14.4)', () => {
+  const frame = {
+    subject: {
+      id: 'old',
+      provider: 'cos',
+      region: 'ap-guangzhou',
+      account: null,
+      jobId: 'j1',
+      action: 'UpdateJobPriority',
+    },
+    trigger: { type: 'cli' as const },
+    startedAt: '2026-11-24T01:00:00.000Z',
+    finishedAt: '2026-11-24T01:00:00.000Z',
+  };
+
+  it('superseded: terminal, exit code 3, error Superseded naming the newer transition', () => {
+    const o = superseded(frame, 'newer-7');
+    expect(o).toMatchObject({ outcome: 'superseded', attempts: 0, error: { code: 'Superseded' } });
+    expect(o.error?.message).toContain('newer-7');
+    expect(isTerminal('superseded')).toBe(true);
+    expect(exitCodeFor(['applied', 'superseded'])).toBe(3);
+    expect(exitCodeFor(['superseded', 'failed'])).toBe(4);
+  });
+
+  it('classify: one reading of every error', () => {
+    expect(classify(err('throttled', 'SlowDown', 503))).toBe('retryable');
+    expect(classify(new RetriesExhausted(err('server', 'InternalError', 500), 5))).toBe('retryable');
+    expect(classify(err('conflict', 'InvalidRequest'))).toBe('refused');
+    expect(classify(err('config', 'MissingCredentials'))).toBe('configuration');
+    expect(classify(new PolicyRefusal('Expired', 'late'))).toBe('refused');
+    expect(classify(new TypeError('bug'))).toBe('configuration');
+  });
+
+  it('cutUtf8 never splits a character', () => {
+    expect(cutUtf8('作业作业', 7)).toBe('作业');
+    expect(Buffer.byteLength(cutUtf8('é'.repeat(5000), 8192))).toBeLessThanOrEqual(8192);
   });
 });

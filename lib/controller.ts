@@ -10,26 +10,19 @@
  */
 import { createHash } from 'node:crypto';
 import type { Allowlist } from './allowlist';
+import * as out from './outcome';
 import {
-  errorFromProvider,
-  errorFromUnknown,
+  expiredRefusal,
+  type Frame,
   type Outcome,
-  type OutcomeError,
-  type OutcomeKind,
+  type Subject,
   type Trigger,
-  truncateRaw,
+  targetNotAllowed,
 } from './outcome';
 import { ProviderError } from './providers/errors';
 import type { ProviderRegistry } from './providers/index';
 import type { CallOptions, JobControl, RequestedJobStatus } from './providers/types';
-import {
-  DEFAULT_RETRY,
-  RetriesExhausted,
-  type RetryEnv,
-  type RetryPolicy,
-  realRetryEnv,
-  withRetry,
-} from './retry';
+import { DEFAULT_RETRY, type RetryEnv, type RetryPolicy, realRetryEnv, withRetry } from './retry';
 import {
   DEFAULT_SELECT_MAX,
   type JobTransition,
@@ -37,6 +30,13 @@ import {
   type SelectTransition,
   targetOf,
 } from './transition';
+
+/**
+ * ListJobs pages one select may read. With 1,000 jobs a page that is a million jobs listed;
+ * past it the select is reported truncated, like one that reached its `max`: a provider that
+ * hands out fresh tokens for ever must not keep a fan-out listing until its deadline.
+ */
+export const MAX_LIST_PAGES = 2_000;
 
 /** Statuses that mean a requested status is already reached or on its way. */
 const ALREADY: Record<RequestedJobStatus, ReadonlySet<string>> = {
@@ -61,20 +61,38 @@ export interface ApplyContext {
 }
 
 export interface Expansion {
-  transitions: JobTransition[];
+  /** Jobs the selector matched on the pages read (may exceed `selected` within the last page). */
   matched: number;
+  /** Transitions handed to the sink: at most `max`. */
+  selected: number;
+  /** More jobs may match than were selected (`max` reached, or the page bound). */
   truncated: boolean;
+}
+
+export interface ExpandContext extends ApplyContext {
+  /**
+   * Time the ListJobs calls of this select may take in all, the sink's time not counted. The
+   * queued path is bounded by its function's deadline; `jobctl apply` has none, so it sets this.
+   */
+  listBudgetMs?: number | undefined;
 }
 
 export interface Controller {
   /** One job transition, already validated. Never throws: every failure is an outcome. */
   apply(t: JobTransition, trigger: Trigger, ctx: ApplyContext): Promise<Outcome>;
   /**
-   * A selector's jobs as one transition each (ListJobs over every page, filtered, capped by
-   * `max`), with ids derived as `<id>/<jobId>`. The same policy checks as `apply` come first; a
-   * refusal is thrown as a ProviderError (TargetNotAllowed, Expired) before anything is listed.
+   * A selector's jobs as one transition each, streamed: each ListJobs page's matches (filtered,
+   * capped by `max`, ids derived as `<id>/<jobId>`) go to `sink` before the next page is read,
+   * so memory stays flat whatever the selection's size. The policy checks of `apply` come
+   * first: a refusal is thrown as a PolicyRefusal before anything is listed. A page token seen
+   * before in the same listing is a malformed answer (ProviderError `RepeatedPageToken`,
+   * retryable), never a loop.
    */
-  expand(t: SelectTransition, ctx: ApplyContext): Promise<Expansion>;
+  expand(
+    t: SelectTransition,
+    ctx: ExpandContext,
+    sink: (page: JobTransition[]) => Promise<void>,
+  ): Promise<Expansion>;
   /** A raw queue body: parse, validate, then apply. Never throws. Select messages are not handled here. */
   handleBody(
     body: string,
@@ -90,7 +108,7 @@ export function createController(opts: ControllerOptions): Controller {
 
   async function apply(t: JobTransition, trigger: Trigger, ctx: ApplyContext): Promise<Outcome> {
     const startedAt = iso();
-    const base = {
+    const subject: Subject = {
       id: t.id ?? ctx.id,
       provider: t.provider,
       region: t.region,
@@ -98,55 +116,19 @@ export function createController(opts: ControllerOptions): Controller {
       jobId: t.jobId,
       action: t.action,
     };
-    const finish = (
-      outcome: OutcomeKind,
-      fields: {
-        status?: string | null;
-        priority?: number | null;
-        error?: OutcomeError | null;
-        attempts?: number;
-      },
-    ): Outcome => {
-      // The contract's field order, so that outcome lines read the same everywhere.
-      return {
-        ...base,
-        outcome,
-        status: fields.status ?? null,
-        priority: fields.priority ?? null,
-        error: fields.error ?? null,
-        attempts: fields.attempts ?? 0,
-        trigger,
-        startedAt,
-        finishedAt: iso(),
-      };
-    };
+    const frame = (): Frame => ({ subject, trigger, startedAt, finishedAt: iso() });
 
     if (t.notAfter !== undefined && env.now() > Date.parse(t.notAfter))
-      return finish('expired', {
-        error: {
-          code: 'Expired',
-          message: `handled after notAfter ${t.notAfter}`,
-          httpStatus: null,
-          requestId: null,
-        },
-      });
+      return out.expired(frame(), t.notAfter);
     const target = targetOf(t);
-    if (!opts.allowlist.allows(target))
-      return finish('rejected', {
-        error: {
-          code: 'TargetNotAllowed',
-          message: `${t.provider}:${t.account ?? ''}@${t.region} is not in JOBCTL_ALLOWED_TARGETS`,
-          httpStatus: null,
-          requestId: null,
-        },
-      });
+    if (!opts.allowlist.allows(target)) return out.fromError(frame(), targetNotAllowed(t));
 
     let provider: JobControl;
     try {
       provider = await opts.providers.get(t.provider);
     } catch (e) {
       // Configuration (missing keys, unloadable module): the message waits for a fix, then the DLQ.
-      return finish('failed', { error: errorFromUnknown(e, 'ConfigurationError') });
+      return out.failed(frame(), out.errorOf(e, 'ConfigurationError'));
     }
 
     const limits = { deadline: ctx.deadline, signal: ctx.signal };
@@ -168,14 +150,23 @@ export function createController(opts: ControllerOptions): Controller {
           const r = await change((o) =>
             provider.updateStatus(target, t.jobId, t.requestedJobStatus, t.statusUpdateReason, o),
           );
-          return finish('applied', { status: r.status, attempts });
+          return out.applied(frame(), { status: r.status, attempts });
         } catch (e) {
-          if (!(e instanceof ProviderError) || e.kind !== 'conflict') throw e;
-          // Refused: a repeat of a change already made is not an error (at-least-once delivery).
-          const job = await call((o) => provider.describe(target, t.jobId, o));
+          // A refusal, or COS's NoSuchJob for a job that has finished (its error table: "指定作业已完成").
+          if (!(e instanceof ProviderError) || (e.kind !== 'conflict' && e.kind !== 'not-found')) throw e;
+          // A repeat of a change already made is not an error (at-least-once delivery).
+          let job: Awaited<ReturnType<JobControl['describe']>>;
+          try {
+            job = await call((o) => provider.describe(target, t.jobId, o));
+          } catch (d) {
+            // The job is truly not there: the change's own NoSuchJob is the answer.
+            if (e.kind === 'not-found' && d instanceof ProviderError && d.kind === 'not-found')
+              return out.rejected(frame(), out.errorOf(e), { attempts });
+            throw d;
+          }
           if (ALREADY[t.requestedJobStatus].has(job.status))
-            return finish('unchanged', { status: job.status, attempts });
-          return finish('rejected', { status: job.status, error: errorFromProvider(e), attempts });
+            return out.unchanged(frame(), { status: job.status, attempts });
+          return out.rejected(frame(), out.errorOf(e), { status: job.status, attempts });
         }
       }
 
@@ -183,54 +174,69 @@ export function createController(opts: ControllerOptions): Controller {
       try {
         const job = await call((o) => provider.describe(target, t.jobId, o));
         if (job.priority === t.priority)
-          return finish('unchanged', { status: job.status, priority: job.priority });
+          return out.unchanged(frame(), { status: job.status, priority: job.priority });
       } catch (e) {
         // A role allowed to update but not to read still gets its change made.
         if (!(e instanceof ProviderError) || e.kind !== 'auth') throw e;
       }
       const r = await change((o) => provider.updatePriority(target, t.jobId, t.priority, o));
-      return finish('applied', { priority: r.priority, attempts });
+      return out.applied(frame(), { priority: r.priority, attempts });
     } catch (e) {
-      if (e instanceof RetriesExhausted)
-        return finish('failed', { error: errorFromProvider(e.last), attempts });
-      if (e instanceof ProviderError)
-        return finish(e.kind === 'config' ? 'failed' : 'rejected', { error: errorFromProvider(e), attempts });
-      return finish('failed', { error: errorFromUnknown(e), attempts });
+      return out.fromError(frame(), e, { attempts });
     }
   }
 
-  async function expand(t: SelectTransition, ctx: ApplyContext): Promise<Expansion> {
-    const refuse = (code: string, message: string) =>
-      new ProviderError({ kind: code === 'Expired' ? 'invalid' : 'auth', code, message });
-    if (t.notAfter !== undefined && env.now() > Date.parse(t.notAfter))
-      throw refuse('Expired', `handled after notAfter ${t.notAfter}`);
+  async function expand(
+    t: SelectTransition,
+    ctx: ExpandContext,
+    sink: (page: JobTransition[]) => Promise<void>,
+  ): Promise<Expansion> {
+    if (t.notAfter !== undefined && env.now() > Date.parse(t.notAfter)) throw expiredRefusal(t.notAfter);
     const target = targetOf(t);
-    if (!opts.allowlist.allows(target))
-      throw refuse(
-        'TargetNotAllowed',
-        `${t.provider}:${t.account ?? ''}@${t.region} is not in JOBCTL_ALLOWED_TARGETS`,
-      );
+    if (!opts.allowlist.allows(target)) throw targetNotAllowed(t);
     const provider = await opts.providers.get(t.provider);
     const { select, ...rest } = t;
     const max = select.max ?? DEFAULT_SELECT_MAX;
     const createdBefore =
       select.olderThanMinutes === undefined ? undefined : env.now() - select.olderThanMinutes * 60_000;
     const base = t.id ?? ctx.id;
-    const out: JobTransition[] = [];
     let matched = 0;
+    let selected = 0;
+    let listedMs = 0;
+    let pages = 0;
+    const seen = new Set<string>();
     let nextToken: string | undefined;
     do {
+      if (nextToken !== undefined) {
+        // A token handed out twice would list the same pages for ever (or until the deadline).
+        if (seen.has(nextToken))
+          throw new ProviderError({
+            kind: 'server',
+            code: 'RepeatedPageToken',
+            message: `ListJobs returned a page token already followed in this listing (after ${pages} pages)`,
+          });
+        seen.add(nextToken);
+      }
+      const listStart = env.now();
+      const deadline = Math.min(
+        ctx.deadline ?? Number.POSITIVE_INFINITY,
+        ctx.listBudgetMs === undefined ? Number.POSITIVE_INFINITY : listStart + ctx.listBudgetMs - listedMs,
+      );
+      const token = nextToken;
       const page = await withRetry(
         (timeoutMs) =>
           provider.list(
             target,
-            { statuses: select.statuses, maxResults: 1000, nextToken },
+            { statuses: select.statuses, maxResults: 1000, nextToken: token },
             { timeoutMs, signal: ctx.signal },
           ),
         policy,
         env,
-        { deadline: ctx.deadline, signal: ctx.signal },
+        { deadline: Number.isFinite(deadline) ? deadline : undefined, signal: ctx.signal },
       );
+      listedMs += env.now() - listStart;
+      pages++;
+      const batch: JobTransition[] = [];
       for (const job of page.value.jobs) {
         if (select.descriptionPrefix !== undefined && !job.description?.startsWith(select.descriptionPrefix))
           continue;
@@ -238,12 +244,16 @@ export function createController(opts: ControllerOptions): Controller {
         // A provider that ignores the status filter must not widen the selection.
         if (select.statuses && !select.statuses.includes(job.status as never)) continue;
         matched++;
-        if (out.length < max)
-          out.push({ ...rest, id: derivedId(base, job.jobId), jobId: job.jobId } as JobTransition);
+        if (selected + batch.length < max)
+          batch.push({ ...rest, id: derivedId(base, job.jobId), jobId: job.jobId } as JobTransition);
       }
       nextToken = page.value.nextToken ?? undefined;
-    } while (nextToken && out.length < max);
-    return { transitions: out, matched, truncated: matched > out.length || nextToken !== undefined };
+      if (batch.length > 0) {
+        selected += batch.length;
+        await sink(batch);
+      }
+    } while (nextToken && selected < max && pages < MAX_LIST_PAGES);
+    return { matched, selected, truncated: matched > selected || nextToken !== undefined };
   }
 
   async function handleBody(body: string, trigger: Trigger, ctx: ApplyContext) {
@@ -273,29 +283,15 @@ export function invalidOutcome(
   now: string,
 ): Outcome {
   const echo = echoFields(body);
-  return {
+  const subject: Subject = {
     id: echo.id ?? fallbackId,
     provider: echo.provider ?? null,
     region: echo.region ?? null,
     account: echo.account ?? null,
     jobId: echo.jobId ?? null,
     action: echo.action ?? null,
-    outcome: 'invalid',
-    status: null,
-    priority: null,
-    error: {
-      code: 'InvalidTransition',
-      message: error.message,
-      field: error.field,
-      httpStatus: null,
-      requestId: null,
-    },
-    attempts: 0,
-    trigger,
-    startedAt: now,
-    finishedAt: now,
-    raw: truncateRaw(body),
   };
+  return out.invalid({ subject, trigger, startedAt: now, finishedAt: now }, error, body);
 }
 
 /** Short string fields of an invalid message, so its outcome can still be correlated. */

@@ -10,7 +10,7 @@ import { type Controller, createController } from './controller';
 import { createObserver, type Observer } from './observe';
 import { type ProviderRegistry, providersFromEnv } from './providers/index';
 import { createPublisher, type Publisher } from './queues/publisher';
-import { createSqsClient, sendAll } from './queues/sqs';
+import { createSendingClient, sendAll } from './queues/sqs';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry';
 
 export interface RuntimeConfig {
@@ -77,7 +77,8 @@ export function createRuntime(
   overrides: { sqs?: SQSClient; observer?: Observer } = {},
 ): Runtime {
   const config = readConfig(env);
-  const sqs = overrides.sqs ?? createSqsClient(env);
+  // Used only under sendAll (outcomes, fan-out), which retries for itself.
+  const sqs = overrides.sqs ?? createSendingClient(env);
   const providers = providersFromEnv(env, config.retry.callTimeoutMs);
   const controller: Controller = createController({
     providers,

@@ -8,15 +8,11 @@ import { type BatchDeps, deadlinesOf, fanOut, type RemainingTime, toRequestMessa
 import { derivedId, invalidOutcome } from './controller';
 import type { Outcome } from './outcome';
 import type { FanoutReport } from './queues/publisher';
+import { checkScheduleInput, normalFireTime, SCHEDULE_NAME_RULE, type ScheduleInput } from './schedule-input';
 import { type JobTransition, parseTransition } from './transition';
 
-/** The input a schedule declares in serverless.yml. */
-export interface ScheduleEvent {
-  schedule: string;
-  transitions: unknown[];
-  /** EventBridge Scheduler fills `<aws.scheduler.scheduled-time>`; absent → the time of the call. */
-  fireTime?: string;
-}
+/** The input a schedule declares in serverless.yml (see lib/schedule-input.ts). */
+export type ScheduleEvent = ScheduleInput;
 
 export interface ScheduleResult {
   schedule: string;
@@ -27,8 +23,6 @@ export interface ScheduleResult {
   fanouts: FanoutReport[];
 }
 
-const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
 export async function fireSchedule(
   event: ScheduleEvent,
   context: RemainingTime,
@@ -38,13 +32,14 @@ export async function fireSchedule(
   >,
 ): Promise<ScheduleResult> {
   const now = deps.now ?? Date.now;
-  if (typeof event?.schedule !== 'string' || !NAME.test(event.schedule))
-    throw new Error('schedule: the input must name its schedule (1–64 of [A-Za-z0-9_.-])');
-  if (!Array.isArray(event.transitions) || event.transitions.length === 0)
-    throw new Error('transitions: the input must hold a non-empty array of transitions');
-  const fired =
-    event.fireTime && !Number.isNaN(Date.parse(event.fireTime)) ? Date.parse(event.fireTime) : now();
-  const fireTime = new Date(Math.floor(fired / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const problem = checkScheduleInput(event, false);
+  if (problem)
+    throw new Error(
+      problem.field === 'transitions'
+        ? 'transitions: the input must hold a non-empty array of transitions'
+        : `schedule: the input must name its schedule (${SCHEDULE_NAME_RULE})`,
+    );
+  const fireTime = normalFireTime(event.fireTime, now());
   const base = `${event.schedule}/${fireTime}`;
   const { deadline, hardDeadline } = deadlinesOf(context, deps.reserveMs, now);
   const trigger = { type: 'schedule' as const, schedule: event.schedule, fireTime };

@@ -71,6 +71,16 @@ describe('parseTransition accepts the contract examples', () => {
     expect(parseTransition({ ...cos, statusUpdateReason: reason }).ok).toBe(true);
   });
 
+  it.each([
+    '2028-02-29T00:00:00Z',
+    '2000-02-29T23:59:59.999+14:00',
+    '2026-12-31T23:59-12:00',
+    '2026-04-30T00:00:00+05:45',
+  ])('notAfter %s: a real instant (leap years included)', (notAfter) => {
+    const r = parseTransition({ ...cos, notAfter });
+    expect(r.ok && r.value.notAfter).toBe(notAfter);
+  });
+
   it('priority bounds 0 and 2147483647', () => {
     expect(parseTransition({ ...s3, priority: 0 }).ok).toBe(true);
     expect(parseTransition({ ...s3, priority: 2147483647 }).ok).toBe(true);
@@ -185,6 +195,28 @@ const INVALID: [string, unknown, string, string][] = [
   ],
   ['notAfter without offset', { ...cos, notAfter: '2026-11-24T06:00:00' }, 'notAfter', 'UTC offset'],
   ['notAfter not a date', { ...cos, notAfter: '2026-13-45T99:00:00Z' }, 'notAfter', 'ISO 8601'],
+  ['notAfter on February 30', { ...cos, notAfter: '2026-02-30T06:00:00Z' }, 'notAfter', 'ISO 8601'],
+  ['notAfter on April 31', { ...cos, notAfter: '2026-04-31T06:00:00+08:00' }, 'notAfter', 'ISO 8601'],
+  ['notAfter at 24:00', { ...cos, notAfter: '2026-11-24T24:00Z' }, 'notAfter', 'ISO 8601'],
+  [
+    'notAfter on February 29 of a common year',
+    { ...cos, notAfter: '2026-02-29T00:00:00Z' },
+    'notAfter',
+    'ISO 8601',
+  ],
+  [
+    'notAfter on February 29, 1900 (not a leap year)',
+    { ...cos, notAfter: '1900-02-29T00:00:00Z' },
+    'notAfter',
+    'ISO 8601',
+  ],
+  ['notAfter at second 60', { ...cos, notAfter: '2026-11-24T06:00:60Z' }, 'notAfter', 'ISO 8601'],
+  [
+    'notAfter with offset minutes 60',
+    { ...cos, notAfter: '2026-11-24T06:00:00+08:60' },
+    'notAfter',
+    'ISO 8601',
+  ],
   ['id too long', { ...cos, id: 'x'.repeat(129) }, 'id', '1–128'],
   ['id with a newline (log injection)', { ...cos, id: 'a\nb' }, 'id', 'control'],
 ];

@@ -76,7 +76,37 @@ const text = (rule: string, ...checks: ((s: string) => boolean)[]) =>
     v.check((s) => checks.every((c) => c(s)), rule),
   );
 
-const isoWithOffset = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** The rule an ISO time field states when it is refused. */
+export const ISO_WITH_OFFSET_RULE =
+  'must be an ISO 8601 time with a UTC offset, e.g. 2026-11-24T06:00:00+08:00';
+
+/**
+ * An ISO 8601 date-time with an explicit offset that names a real instant. `Date.parse` is not
+ * enough: it rolls `2026-02-30` over to March 2 and reads `T24:00` as the next midnight, so a
+ * typo would silently move a deadline. Every field is checked against the calendar instead.
+ */
+export function isIsoWithOffset(s: string): boolean {
+  const m = ISO_WITH_OFFSET.exec(s);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second = 0, offH = 0, offM = 0] = m
+    .slice(1)
+    .map((x) => (x === undefined ? undefined : Number(x))) as number[];
+  if (month! < 1 || month! > 12) return false;
+  if (day! < 1 || day! > daysInMonth(year!, month!)) return false;
+  if (hour! > 23 || minute! > 59 || second > 59) return false;
+  return offH <= 23 && offM <= 59;
+}
+
+function daysInMonth(year: number, month: number): number {
+  // Day 0 of the next month is the last day of this one (UTC, so no local-time surprises).
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** A valibot field for such a time: `notAfter` now, `requestedAt` later. */
+export const isoWithOffsetField = () => text(ISO_WITH_OFFSET_RULE, isIsoWithOffset);
 
 const selectorSchema = v.strictObject(
   {
@@ -145,12 +175,7 @@ const messageSchema = v.strictObject(
         ),
       ),
     ),
-    notAfter: v.optional(
-      text(
-        'must be an ISO 8601 time with a UTC offset, e.g. 2026-11-24T06:00:00+08:00',
-        (s) => isoWithOffset.test(s) && !Number.isNaN(Date.parse(s)),
-      ),
-    ),
+    notAfter: v.optional(isoWithOffsetField()),
   },
   objectMessage,
 );

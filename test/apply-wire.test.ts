@@ -310,9 +310,10 @@ describe.each(Object.entries(WIRES))('%s', (_, w) => {
     // No retry on the refusals: one call each.
     expect(calls.get(w.ids.missing)).toBe(1);
     expect(calls.get(w.ids.done)).toBe(1);
-    // The expired and invalid transitions sent nothing: 1 + 2 + 3 + 1 + 1 status calls, 1 describe.
+    // The expired and invalid transitions sent nothing: 1 + 2 + 3 + 1 + 1 status calls, and a
+    // describe each for the refusal and the NoSuchJob (COS answers that for a finished job: 12.11).
     expect(srv.recorded.filter((r) => w.isStatus(r.url)).length).toBe(8);
-    expect(srv.recorded.length).toBe(9);
+    expect(srv.recorded.length).toBe(10);
 
     // Byte for byte: the request line, the provider's headers, a signature that verifies.
     const first = srv.recorded[0]!;

@@ -2,14 +2,19 @@
  * The deployed functions, for real: functions/transitions.ts and functions/schedule.ts against
  * fauxqs queues and the sandbox provider over 127.0.0.1, driven by the event source mapping.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handler as scheduleHandler } from '../functions/schedule';
 import { handler as transitions } from '../functions/transitions';
+import { dedupIdOf, toRequestMessage } from '../lib/batch';
 import { startEventSourceMapping } from '../lib/esm';
 import type { Outcome } from '../lib/outcome';
 import { type FanoutReport, isFanout } from '../lib/queues/publisher';
+import { createSendingClient, sendAll } from '../lib/queues/sqs';
 import { generateJobs } from '../lib/sandbox/seed';
+import type { Transition } from '../lib/transition';
 import { context, depth, drain, drainResults, eventually, type Stack, sqsEvent, startStack } from './harness';
 
 const COS = {
@@ -271,5 +276,56 @@ describe('functions/schedule.ts', () => {
     await expect(scheduleHandler({ schedule: 'x', transitions: [] }, context())).rejects.toThrow(
       /transitions/,
     );
+  });
+});
+
+describe('the requests queue', () => {
+  it('FIFO deduplication ids are injective: ids differing only outside ASCII, or in a space, are all delivered (12.6)', async () => {
+    const ids = ['作业-1', '任务-1', 'a b', 'a_b'];
+    expect(new Set(ids.map(dedupIdOf)).size).toBe(4);
+    for (const id of ids) expect(dedupIdOf(id)).toMatch(/^[0-9a-f]{64}$/);
+
+    stack = await startStack({ fifo: true });
+    const transitions = ids.map((id, i) => ({ ...ready(seed[i]!.jobId, id) }) as Transition);
+    const report = await stack.runtime.enqueue(transitions.map(toRequestMessage));
+    expect(report.failed).toEqual([]);
+    const bodies = await drain(stack.sqs, stack.env.REQUESTS_QUEUE_URL!);
+    expect(bodies.map((b) => (JSON.parse(b) as { id: string }).id).sort()).toEqual([...ids].sort());
+  });
+
+  it('sendAll against a failing queue makes exactly the attempts it intends, the SDK adding none (14.5)', async () => {
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ __type: 'com.amazonaws.sqs#InternalError', message: 'down' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const sqs = createSendingClient({
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port}`,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+      });
+      try {
+        const r = await sendAll(sqs, `http://127.0.0.1:${port}/000000000000/q`, [{ body: 'x' }], {
+          attempts: 3,
+          baseDelayMs: 1,
+          callTimeoutMs: 5_000,
+        });
+        expect(r.sent).toEqual([]);
+        expect(r.failed.map((f) => f.index)).toEqual([0]);
+        expect(requests).toBe(3);
+      } finally {
+        sqs.destroy();
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

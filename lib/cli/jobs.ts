@@ -3,6 +3,7 @@
  * policy, failures turned into the exit codes `apply` uses for the same situations, and the
  * job table.
  */
+import { classify } from '../outcome';
 import { ProviderError } from '../providers/errors';
 import type { CallOptions, Job } from '../providers/types';
 import { RetriesExhausted, type RetryPolicy, realRetryEnv, withRetry } from '../retry';
@@ -33,8 +34,8 @@ export function providerFailure(io: Io, name: string, e: unknown): number {
     io.stderr,
     `jobctl ${name}: ${refused ?? `${pe.code}: ${pe.message}${where.length ? ` (${where.join(', ')})` : ''}`}`,
   );
-  if (e instanceof RetriesExhausted || pe.retryable) return 4;
-  return pe.kind === 'config' ? 1 : 3;
+  const exit = { retryable: 4, refused: 3, configuration: 1 } as const;
+  return exit[classify(e)];
 }
 
 export const EXIT_HELP = `exit codes: 0 done, 2 bad options (a flag that breaks a message rule is named),

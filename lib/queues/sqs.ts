@@ -33,6 +33,15 @@ export function createSqsClient(
 }
 
 /**
+ * The client `sendAll` sends with: one HTTP attempt per call. sendAll retries what SQS refuses
+ * (or a call that fails) itself, entry by entry; the SDK's own retries (3 attempts by default)
+ * under it would multiply into attempts × 3 calls against a failing queue, past its deadline.
+ */
+export function createSendingClient(env: NodeJS.ProcessEnv = process.env, extra: SQSClientConfig = {}) {
+  return createSqsClient(env, { ...extra, maxAttempts: 1 });
+}
+
+/**
  * Keys from the given environment, as the SDK's env provider reads them from process.env; lets a
  * runtime built from an env object (jobctl run, tests) sign with that env's keys. Absent → the
  * SDK's default chain (Lambda's role).
@@ -92,7 +101,8 @@ const MAX_BODY_BYTES = 256 * 1024;
 
 /**
  * Send messages in batches of ten; entries SQS refuses with a retryable error (or the whole
- * call failing) are retried up to `attempts` times with a short backoff. Never throws: what
+ * call failing) are retried up to `attempts` times with a short backoff. Give it a client from
+ * `createSendingClient`, so that these are the only retries. Never throws: what
  * could not be sent is reported, so the caller fails exactly those records.
  */
 export async function sendAll(

@@ -14,16 +14,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
+import { checkScheduleInput, normalFireTime, type ScheduleInput } from '../schedule-input';
 import { parseTransition, type Transition } from '../transition';
 import { parseScheduleExpression, type Schedule, ScheduleExpressionError } from './cron';
 
-/** What functions/schedule.ts receives: see lib/scheduled.ts. */
-export interface ScheduleInput {
-  schedule: string;
-  transitions: unknown[];
-  /** Usually `<aws.scheduler.scheduled-time>`, which EventBridge Scheduler fills in. */
-  fireTime?: string;
-}
+export type { ScheduleInput } from '../schedule-input';
 
 export interface DeclaredSchedule {
   /** The schedule's `name` (variables resolved), or `<function>-schedule-<n>` like the framework's numbering. */
@@ -197,9 +192,6 @@ function readSchedule(raw: unknown, source: string, vars: Variables): RawSchedul
   };
 }
 
-const SCHEDULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-const INPUT_KEYS = new Set(['schedule', 'transitions', 'fireTime']);
-
 /**
  * A schedule's input as functions/schedule.ts accepts it, every transition included (a JSON
  * string is parsed first). @throws ScheduleConfigError prefixed with `where`.
@@ -213,21 +205,17 @@ export function parseScheduleInput(raw: unknown, where = 'schedule'): ScheduleIn
       throw new ScheduleConfigError(`${where}: input is not valid JSON (${(e as Error).message})`);
     }
   }
-  const bad = (what: string) => new ScheduleConfigError(`${where}: input${what}`);
-  if (!isObject(input)) throw bad(' must be {"schedule": "<name>", "transitions": [ … ]}');
-  for (const key of Object.keys(input)) if (!INPUT_KEYS.has(key)) throw bad(`.${key} is not a known field`);
-  if (typeof input.schedule !== 'string' || !SCHEDULE_NAME.test(input.schedule))
-    throw bad('.schedule must name the schedule: 1-64 of [A-Za-z0-9_.-]');
-  if (input.fireTime !== undefined && typeof input.fireTime !== 'string')
-    throw bad('.fireTime must be a string, usually <aws.scheduler.scheduled-time>');
-  if (!Array.isArray(input.transitions) || input.transitions.length === 0)
-    throw bad('.transitions must be a non-empty list of transitions');
-  for (const [i, t] of input.transitions.entries()) {
-    const r = parseTransition(t);
-    if (!r.ok) throw bad(`.transitions[${i}].${r.error.message}`);
+  const problem = checkScheduleInput(input, true);
+  if (problem) {
+    // A transition's own message already starts with its field name.
+    const what = problem.field.startsWith('transitions[')
+      ? `.${problem.field.slice(0, problem.field.indexOf(']') + 1)}.${problem.rule}`
+      : `${problem.field ? `.${problem.field}` : ''} ${problem.rule}`;
+    throw new ScheduleConfigError(`${where}: input${what}`);
   }
-  const out: ScheduleInput = { schedule: input.schedule, transitions: input.transitions };
-  if (input.fireTime !== undefined) out.fireTime = input.fireTime as string;
+  const o = input as ScheduleInput;
+  const out: ScheduleInput = { schedule: o.schedule, transitions: o.transitions };
+  if (o.fireTime !== undefined) out.fireTime = o.fireTime;
   return out;
 }
 
@@ -250,7 +238,7 @@ export function scheduleOf(s: Pick<DeclaredSchedule, 'expression' | 'timezone'>)
  * EventBridge Scheduler's context attributes filled in as AWS fills them.
  */
 export function eventAt(s: DeclaredSchedule, fireTime: Date, attempt = 1): ScheduleInput {
-  const time = new Date(Math.floor(fireTime.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const time = normalFireTime(fireTime, fireTime.getTime());
   const attributes: Record<string, string> = {
     '<aws.scheduler.scheduled-time>': time,
     '<aws.scheduler.schedule-arn>': `arn:aws:scheduler:local:000000000000:schedule/default/${s.name}`,

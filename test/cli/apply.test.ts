@@ -4,6 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,6 +221,46 @@ describe('jobctl apply: input, order and exit codes', () => {
     });
     expect(r).toMatchObject({ code: 0, stdout: '' });
     expect(r.stderr).toContain('line 1: the select matched no jobs');
+  });
+
+  it('a provider repeating its ListJobs page token: the select stops after two pages, failed (exit 4) (12.4)', async () => {
+    // Fake COS that answers every ListJobs with the same NextToken and a job the select does
+    // not match: today's loop listed until killed (158,772 calls in 30 s).
+    const urls: string[] = [];
+    const fake = createServer((req, res) => {
+      urls.push(req.url ?? '');
+      req.resume();
+      if (urls.length > 1_000) return void res.destroy(); // bounded even if the loop comes back
+      res.writeHead(200, { 'content-type': 'application/xml', 'x-cos-request-id': `r${urls.length}` });
+      res.end(
+        '<ListJobsResult><Jobs><member><JobId>53dc6228</JobId><Status>Suspended</Status><Priority>1</Priority></member></Jobs><NextToken>same</NextToken></ListJobsResult>',
+      );
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await cli(['apply', '-'], {
+        env: { ...env, COS_ENDPOINT: `http://127.0.0.1:${(fake.address() as AddressInfo).port}` },
+        stdin: JSON.stringify({
+          ...cos.target,
+          id: 'loop',
+          select: { statuses: ['Suspended'], descriptionPrefix: 'nightly-' },
+          action: 'UpdateJobStatus',
+          requestedJobStatus: 'Ready',
+        }),
+      });
+      expect(urls).toHaveLength(2);
+      expect(urls[1]).toContain('nextToken=same');
+      expect(r.code).toBe(4);
+      expect(r.json<Outcome>()).toEqual([
+        expect.objectContaining({
+          id: 'loop',
+          outcome: 'failed',
+          error: expect.objectContaining({ code: 'RepeatedPageToken' }),
+        }),
+      ]);
+    } finally {
+      await new Promise((resolve) => fake.close(resolve));
+    }
   });
 
   it('rejects targets outside JOBCTL_ALLOWED_TARGETS without a request, for jobs and selects alike', async () => {

@@ -6,18 +6,20 @@
  */
 import { type Controller, createController } from '../../controller';
 import {
-  errorFromProvider,
+  cutUtf8,
   errorFromUnknown,
   exitCodeFor,
+  type Frame,
+  failed,
+  fromError,
   type Outcome,
-  type OutcomeError,
   type OutcomeKind,
+  RAW_LIMIT_BYTES,
 } from '../../outcome';
-import { ProviderError } from '../../providers/errors';
 import { providersFromEnv } from '../../providers/index';
-import { RetriesExhausted } from '../../retry';
+import { createChannel, createRunner, jobKey, type Runner } from '../../runner';
 import { readControllerConfig } from '../../runtime';
-import { isSelect, type JobTransition, parseTransitionBody, type SelectTransition } from '../../transition';
+import { isSelect, parseTransitionBody, type SelectTransition } from '../../transition';
 import { type Command, type Io, readInput, UsageError, writeLine } from '../command';
 import { PROVIDER_ENV_HELP } from '../env';
 import { type InputItem, splitTransitions } from '../input';
@@ -84,10 +86,10 @@ async function run(argv: string[], io: Io): Promise<number> {
   const controller = createController({ providers, ...policy });
   const shown = progress(io, 'jobctl apply:', items.length);
   try {
-    const units = schedule(items, controller, concurrency, io, shown);
+    const units = schedule(items, controller, createRunner(concurrency), io, shown);
     const kinds: OutcomeKind[] = [];
     for (const unit of units) {
-      for (const pending of await unit) {
+      for await (const pending of unit) {
         const outcome = await pending;
         kinds.push(outcome.outcome);
         writeLine(io.stdout, JSON.stringify(outcome));
@@ -102,134 +104,85 @@ async function run(argv: string[], io: Io): Promise<number> {
 }
 
 /**
- * Start every item; each resolves to its outcomes (one, or one per selected job) as promises, so
- * the caller prints them in input order as soon as each is ready.
+ * ListJobs time one select may take in all (its applies not counted): the deadline the queued
+ * path gets from its function's timeout (serverless.yml: 60 s), which `apply` otherwise lacks.
+ */
+const SELECT_LIST_BUDGET_MS = 60_000;
+
+/** Outcomes of a select started but not yet printed: bounds memory whatever the selection's size. */
+const SELECT_AHEAD = 256;
+
+/**
+ * Start every item; each yields its outcomes (one, or one per selected job) as promises, so the
+ * caller prints them in input order as soon as each is ready. A select's outcomes stream page by
+ * page, never held all at once.
  */
 function schedule(
   items: InputItem[],
   controller: Controller,
-  concurrency: number,
+  runner: Runner,
   io: Io,
   shown: Progress,
-): Promise<Promise<Outcome>[]>[] {
-  const slots = semaphore(concurrency);
-  const turns = new Map<string, Promise<unknown>>();
-
-  /** Run `fn` in a slot, after the previous call for the same job (if any) has finished. */
-  const inTurn = <T>(key: string | null, fn: () => Promise<T>): Promise<T> => {
-    const before = (key && turns.get(key)) || Promise.resolve();
-    const result = before.then(async () => {
-      await slots.acquire();
-      try {
-        return await fn();
-      } finally {
-        slots.release();
-      }
-    });
-    if (key)
-      turns.set(
-        key,
-        result.catch(() => {}),
-      );
-    return result;
-  };
-
+): AsyncIterable<Promise<Outcome>>[] {
   return items.map((item, i) => {
     const id = `cli/${i + 1}`;
     const parsed = parseTransitionBody(item.body);
     const key = parsed.ok && !isSelect(parsed.value) ? jobKey(parsed.value) : null;
     const startedAt = new Date().toISOString();
-    return inTurn(key, () => controller.handleBody(item.body, TRIGGER, { id }))
-      .then(async (r): Promise<Promise<Outcome>[]> => {
-        if (!('select' in r)) return [Promise.resolve(r)];
-        const t = r.select as SelectTransition;
-        let expansion: Awaited<ReturnType<Controller['expand']>>;
+    const frame = (t: SelectTransition | null): Frame => ({
+      subject: {
+        id: t ? (t.id ?? id) : id,
+        provider: t?.provider ?? null,
+        region: t?.region ?? null,
+        account: t ? (t.account ?? null) : null,
+        jobId: null,
+        action: t?.action ?? null,
+      },
+      trigger: TRIGGER,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+    });
+    const unit = createChannel<Promise<Outcome>>(SELECT_AHEAD);
+    const first = runner.run(key, () => controller.handleBody(item.body, TRIGGER, { id }));
+    void (async () => {
+      try {
+        const r = await first;
+        if (!('select' in r)) return void (await unit.push(Promise.resolve(r)));
+        const t = r.select;
+        let selected = 0;
         try {
-          expansion = await inTurn(null, () => controller.expand(t, { id }));
+          const x = await controller.expand(t, { id, listBudgetMs: SELECT_LIST_BUDGET_MS }, async (page) => {
+            // The first page's first outcome is the item's own line in the progress count.
+            shown.add(selected === 0 ? page.length - 1 : page.length);
+            selected += page.length;
+            for (const jt of page)
+              await unit.push(runner.run(jobKey(jt), () => controller.apply(jt, TRIGGER, { id })));
+          });
+          if (x.selected === 0) {
+            shown.add(-1);
+            writeLine(io.stderr, `${item.where}: the select matched no jobs`);
+          } else if (x.truncated)
+            writeLine(
+              io.stderr,
+              `${item.where}: the select matched ${x.matched > x.selected ? x.matched : `more than ${x.matched}`} jobs; applying the first ${x.selected} (select.max)`,
+            );
         } catch (e) {
-          return [Promise.resolve(selectRefused(t, id, e, startedAt))];
+          // Refused by policy, expired, or ListJobs failing (pages already listed keep their outcomes).
+          if (selected > 0) shown.add(1);
+          await unit.push(Promise.resolve(fromError(frame(t), e, {}, 'ConfigurationError')));
         }
-        const { transitions, matched } = expansion;
-        if (transitions.length === 0) writeLine(io.stderr, `${item.where}: the select matched no jobs`);
-        else if (expansion.truncated)
-          writeLine(
-            io.stderr,
-            `${item.where}: the select matched ${matched > transitions.length ? matched : `more than ${matched}`} jobs; applying the first ${transitions.length} (select.max)`,
-          );
-        shown.add(transitions.length - 1);
-        return transitions.map((jt) => inTurn(jobKey(jt), () => controller.apply(jt, TRIGGER, { id })));
-      })
-      .catch((e) => [Promise.resolve(internalFailure(item, id, e, startedAt))]);
+      } catch (e) {
+        // Only a bug gets here; the item still gets its line, and the run its exit code.
+        await unit.push(Promise.resolve(internalFailure(item, frame(null), e)));
+      } finally {
+        unit.close();
+      }
+    })();
+    return unit;
   });
 }
 
-/** The outcome of a select that could not be expanded: refused by policy, expired, or ListJobs failing. */
-function selectRefused(t: SelectTransition, id: string, e: unknown, startedAt: string): Outcome {
-  let kind: OutcomeKind = 'failed';
-  let error: OutcomeError;
-  if (e instanceof RetriesExhausted) error = errorFromProvider(e.last);
-  else if (e instanceof ProviderError) {
-    error = errorFromProvider(e);
-    if (e.code === 'Expired') kind = 'expired';
-    else if (!e.retryable && e.kind !== 'config') kind = 'rejected';
-  } else error = errorFromUnknown(e, 'ConfigurationError');
-  return {
-    id: t.id ?? id,
-    provider: t.provider,
-    region: t.region,
-    account: t.account ?? null,
-    jobId: null,
-    action: t.action,
-    outcome: kind,
-    status: null,
-    priority: null,
-    error,
-    attempts: 0,
-    trigger: TRIGGER,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-  };
-}
-
 /** Only a bug gets here; the item still gets its line, and the run its exit code. */
-function internalFailure(item: InputItem, id: string, e: unknown, startedAt: string): Outcome {
-  return {
-    id,
-    provider: null,
-    region: null,
-    account: null,
-    jobId: null,
-    action: null,
-    outcome: 'failed',
-    status: null,
-    priority: null,
-    error: errorFromUnknown(e),
-    attempts: 0,
-    trigger: TRIGGER,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    raw: item.body.slice(0, 8192),
-  };
-}
-
-const jobKey = (t: JobTransition) =>
-  `${t.provider}:${t.account ?? ''}:${t.appId ?? ''}:${t.region}:${t.jobId}`;
-
-function semaphore(n: number) {
-  let free = n;
-  const waiting: (() => void)[] = [];
-  return {
-    acquire: (): Promise<void> => {
-      if (free > 0) {
-        free--;
-        return Promise.resolve();
-      }
-      return new Promise((resolve) => waiting.push(resolve));
-    },
-    release: () => {
-      const next = waiting.shift();
-      if (next) next();
-      else free++;
-    },
-  };
+function internalFailure(item: InputItem, frame: Frame, e: unknown): Outcome {
+  return { ...failed(frame, errorFromUnknown(e)), raw: cutUtf8(item.body, RAW_LIMIT_BYTES) };
 }

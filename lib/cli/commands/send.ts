@@ -4,7 +4,7 @@
  * turning into an `invalid` outcome minutes later. A file with one bad line sends nothing.
  */
 import { toRequestMessage } from '../../batch';
-import { createSqsClient, sendAll } from '../../queues/sqs';
+import { createSendingClient, sendAll } from '../../queues/sqs';
 import { parseTransitionBody, type Transition } from '../../transition';
 import { type Command, type Io, readInput, UsageError, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
@@ -153,7 +153,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   }
 
   const queueUrl = requireEnv(io.env, 'REQUESTS_QUEUE_URL');
-  const sqs = createSqsClient(io.env);
+  const sqs = createSendingClient(io.env);
   const shown = progress(io, 'jobctl send:', transitions.length);
   const failed: { where: string; code: string; message: string }[] = [];
   let enqueued = 0;
