@@ -1,6 +1,7 @@
 // dynalite ships no types; only what lib/local/dynamo.ts uses.
 declare module 'dynalite' {
   import type { Server } from 'node:http';
+
   interface DynaliteOptions {
     /** LevelDB directory; in memory when absent. */
     path?: string;
