@@ -4,7 +4,15 @@
  */
 import type { ProviderError } from './providers/errors';
 
-export const OUTCOME_KINDS = ['applied', 'unchanged', 'rejected', 'invalid', 'expired', 'failed'] as const;
+export const OUTCOME_KINDS = [
+  'applied',
+  'unchanged',
+  'rejected',
+  'invalid',
+  'expired',
+  'superseded',
+  'failed',
+] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
 
 /** Terminal kinds end a transition for good: its message is deleted. `failed` goes back to the queue. */
@@ -22,6 +30,7 @@ const EXIT: Record<OutcomeKind, number> = {
   invalid: 2,
   rejected: 3,
   expired: 3,
+  superseded: 3,
   failed: 4,
 };
 

@@ -87,6 +87,8 @@ const CLASS: Record<OutcomeKind, string | null> = {
   rejected: 'refused',
   invalid: 'malformed',
   expired: 'not sent',
+  // A newer transition won: this one was never sent, like an expired one.
+  superseded: 'not sent',
   failed: null,
 };
 function contradiction(kinds: Iterable<OutcomeKind>): string | undefined {
