@@ -186,6 +186,21 @@ describe('applyGuarded', () => {
     expect(sb.stats().requests).toBe(before);
   });
 
+  it('stores no failed outcome: the retry acts, and frees the job for others meanwhile', async () => {
+    const t = prio(`fail-${randomUUID()}`, 33, new Date().toISOString());
+    const quick = { ...ctx(), deadline: Date.now() + 1500 };
+    sb.setFaults({ latencyMs: LATENCY_MS, serverErrorRate: 1 });
+    try {
+      const first = await applyGuarded(t, trigger, quick, deps);
+      expect(first.outcome.outcome).toBe('failed');
+    } finally {
+      sb.setFaults({ latencyMs: LATENCY_MS });
+    }
+    const retry = await applyGuarded(t, trigger, ctx(), deps);
+    expect(retry).toMatchObject({ republished: false, outcome: { outcome: 'applied', priority: 33 } });
+    expect(await priorityOf(JOBS.active)).toBe(33);
+  });
+
   it('stamps requestedAt from the queue when the message has none', async () => {
     const jobId = JOBS.active;
     const newer = prio(`n-${randomUUID()}`, 20, new Date(Date.now() + 60_000).toISOString(), jobId);

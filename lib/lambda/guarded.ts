@@ -136,8 +136,10 @@ export async function applyGuarded(
   // The provider has answered; a store failing now cannot undo that. An unrecorded lease ends at
   // the hard deadline; an unrecorded completion lets a redelivery ask the provider again, which
   // reads as `unchanged`.
-  await deps.state.finishOrder(order.lease, inEffect ? { value } : null).catch(() => {});
-  if (outcome.outcome === 'failed') await release();
-  else await deps.state.complete(claim, outcome).catch(() => false);
+  // Two items, no order between them: one round trip for both.
+  await Promise.all([
+    deps.state.finishOrder(order.lease, inEffect ? { value } : null).catch(() => {}),
+    outcome.outcome === 'failed' ? release() : deps.state.complete(claim, outcome).catch(() => false),
+  ]);
   return publish(outcome);
 }

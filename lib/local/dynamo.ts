@@ -16,8 +16,9 @@
  * await db.close();
  */
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -25,7 +26,6 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { type LoadOptions, loadResource } from '../schedules/serverless';
 
 /** serverless.yml's logical id of the table. */
@@ -56,25 +56,15 @@ export async function startLocalDynamo(o: LocalDynamoOptions = {}): Promise<Loca
     path = join(o.dataDir, 'dynamodb');
     await mkdir(path, { recursive: true });
   }
-  const server = dynalite({
+  const server = await serveInThread({
     ...(path ? { path } : {}),
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,
+    port: o.port ?? 0,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const close = () =>
-    new Promise<void>((resolve, reject) => {
-      server.closeAllConnections?.();
-      server.close((e) => (e ? reject(e) : resolve()));
-    });
+  const endpoint = `http://127.0.0.1:${server.port}`;
+  const close = server.close;
   try {
     const client = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: LOCAL_CREDENTIALS });
     try {
@@ -129,4 +119,43 @@ export async function ensureTable(client: DynamoDBClient, input: CreateTableComm
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`table ${input.TableName} did not become ACTIVE`);
+}
+
+/**
+ * dynalite in a worker thread: its request parsing and LevelDB work would otherwise share the event
+ * loop with the runner it serves, and every DynamoDB request would wait behind provider traffic.
+ */
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { port, ...options } = workerData.options;
+const server = require(workerData.dynalite)(options);
+server.on('error', (e) => { throw e; });
+server.listen(port, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+parentPort.on('message', () => server.close(() => process.exit(0)));
+`;
+
+async function serveInThread(
+  options: Record<string, unknown>,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const worker = new Worker(WORKER, {
+    eval: true,
+    workerData: { dynalite: createRequire(import.meta.url).resolve('dynalite'), options },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`local DynamoDB exited (${code}) before listening`)));
+  });
+  worker.removeAllListeners();
+  // A crash later surfaces where it matters: every request then fails as StateUnavailable.
+  worker.on('error', () => {});
+  const close = async () => {
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage('close');
+    // Bounded: a close that hangs (a client holding a connection open) ends the thread.
+    const timer = setTimeout(() => void worker.terminate(), 2000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { port, close };
 }
