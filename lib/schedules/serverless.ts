@@ -144,7 +144,9 @@ export async function loadResource(
   }
   const raw = isObject(doc) ? lookup(doc, `resources.Resources.${logicalId}`) : undefined;
   if (!isObject(doc) || !isObject(raw) || typeof raw.Type !== 'string' || !isObject(raw.Properties))
-    throw new ScheduleConfigError(`${path}: resources.Resources.${logicalId} must have a Type and Properties`);
+    throw new ScheduleConfigError(
+      `${path}: resources.Resources.${logicalId} must have a Type and Properties`,
+    );
   const resolved = new Variables(doc, options).resolve(raw, `resources.Resources.${logicalId}`);
   return resolved as { Type: string; Properties: Record<string, unknown> };
 }
