@@ -41,7 +41,9 @@
  *    request bounded by `requestTimeoutMs`) is `StateUnavailable`: the caller must not act blind.
  *
  * Requests per transition, happy path: begin (Put) + claimOrder (Update) + finishOrder (Update) +
- * complete (Update) = 4 writes. A duplicate of a completed or in-progress id: Put (refused) + Get = 2.
+ * complete (Update) = 4 writes in 3 round trips (guarded.ts sends the last two together). A
+ * duplicate of a completed or in-progress id: Put (refused) + Get = 2. A transition told to wait:
+ * Put + Update (refused) + Get + Delete = 4.
  * `requests` counts them.
  *
  * Powertools' idempotency utility was weighed and not used: with a sort key its DynamoDB layer puts

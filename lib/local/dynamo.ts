@@ -1,7 +1,7 @@
 /**
- * A DynamoDB for one machine: dynalite in this process on 127.0.0.1, holding the jobctl table
- * created from serverless.yml's own `StateTable` resource, so local runs and tests speak the real
- * DynamoDB wire to the table a deploy would create — never a mock.
+ * A DynamoDB for one machine: dynalite in a worker thread of this process, on 127.0.0.1, holding
+ * the jobctl table created from serverless.yml's own `StateTable` resource, so local runs and
+ * tests speak the real DynamoDB wire to the table a deploy would create — never a mock.
  *
  * Storage: in memory, or LevelDB files under `dataDir` (dynalite's `level` → classic-level, which
  * loads a prebuilt binary from its package: nothing is compiled at install time).
