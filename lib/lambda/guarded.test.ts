@@ -12,7 +12,7 @@ import type { Outcome, Trigger } from '../outcome';
 import { providersFromEnv } from '../providers/index';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import type { JobTransition } from '../transition';
-import { applyGuarded, type GuardDeps, TryLater } from './guarded';
+import { applyGuarded, type GuardDeps, MAX_CLOCK_SKEW_MS, TryLater } from './guarded';
 import { createStateClient, StateStore } from './state';
 
 const TARGET = {
@@ -226,5 +226,20 @@ describe('applyGuarded', () => {
     const { requestedAt: _, ...unstamped } = prio(`u-${randomUUID()}`, 21, '', jobId);
     const r = await applyGuarded(unstamped, trigger, { ...ctx(), sentAt: Date.now() }, deps);
     expect(r.outcome.outcome).toBe('superseded');
+  });
+
+  it('does not let a requestedAt far ahead of its sending supersede the transitions after it', async () => {
+    const jobId = JOBS.race;
+    const sentAt = Date.now();
+    const typo = prio(`y-${randomUUID()}`, 70, '2036-01-01T00:00:00+00:00', jobId);
+    expect((await applyGuarded(typo, trigger, { ...ctx(), sentAt }, deps)).outcome.outcome).toBe('applied');
+    const later = prio(
+      `z-${randomUUID()}`,
+      71,
+      new Date(sentAt + MAX_CLOCK_SKEW_MS + 1000).toISOString(),
+      jobId,
+    );
+    expect((await untilHandled(later)).outcome).toBe('applied');
+    expect(await priorityOf(jobId)).toBe(71);
   });
 });

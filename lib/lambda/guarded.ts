@@ -10,8 +10,8 @@
  * - Older (by `requestedAt`) than the transition applied last: `superseded`, naming the newer.
  * - The state store unavailable: `failed` with code `StateUnavailable`, nothing sent.
  *
- * `requestedAt`: the message's own, else when the queue received it (`sentAt`, SQS
- * SentTimestamp), else now.
+ * `requestedAt`: the message's own (at most MAX_CLOCK_SKEW_MS after it was sent), else when the
+ * queue received it (`sentAt`, SQS SentTimestamp), else now.
  *
  * @example
  * const { outcome } = await applyGuarded(t, trigger, { id: record.messageId, deadline, hardDeadline,
@@ -41,6 +41,9 @@ export interface GuardContext {
   sentAt?: number | undefined;
 }
 
+/** How far ahead of its sending a message's requestedAt is believed; beyond, it is cut to this. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 /** Not handled now, and nothing was sent or published: let the queue deliver it again later. */
 export class TryLater extends Error {
   override readonly name = 'TryLater';
@@ -61,7 +64,13 @@ export async function applyGuarded(
   const now = deps.now ?? Date.now;
   const startedAt = new Date(now()).toISOString();
   const id = t.id ?? ctx.id;
-  const requestedAt = t.requestedAt ?? new Date(ctx.sentAt ?? now()).toISOString();
+  const received = ctx.sentAt ?? now();
+  // Nothing is asked for after it was sent: a requestedAt further ahead (a skewed clock, a typo
+  // of a year) would otherwise supersede every real transition of the job for weeks.
+  const requestedAt =
+    t.requestedAt !== undefined && Date.parse(t.requestedAt) <= received + MAX_CLOCK_SKEW_MS
+      ? t.requestedAt
+      : new Date(t.requestedAt === undefined ? received : received + MAX_CLOCK_SKEW_MS).toISOString();
   const verdict = (kind: OutcomeKind, error: OutcomeError): Outcome => ({
     id,
     provider: t.provider,
