@@ -380,7 +380,7 @@ describe('jobctl results', () => {
     const r = await cli(['results', '--outcome', 'bogus'], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      '--outcome must be one of applied, unchanged, rejected, invalid, expired, failed, fanout',
+      '--outcome must be one of applied, unchanged, rejected, invalid, expired, superseded, failed, fanout',
     );
   });
 
