@@ -45,6 +45,7 @@ describe('parseTransition accepts the contract examples', () => {
       ...cos,
       statusUpdateReason: 'off-peak window opened',
       notAfter: '2026-11-24T06:00:00+08:00',
+      requestedAt: '2026-11-24T05:00:00.123+08:00',
     };
     expect(parseTransition(msg)).toEqual({ ok: true, value: msg });
   });
@@ -217,6 +218,7 @@ const INVALID: [string, unknown, string, string][] = [
     'notAfter',
     'ISO 8601',
   ],
+  ['requestedAt without offset', { ...cos, requestedAt: '2026-11-24T06:00:00' }, 'requestedAt', 'UTC offset'],
   ['id too long', { ...cos, id: 'x'.repeat(129) }, 'id', '1–128'],
   ['id with a newline (log injection)', { ...cos, id: 'a\nb' }, 'id', 'control'],
 ];

@@ -40,6 +40,8 @@ export interface Selector {
 interface Common extends Target {
   id?: string;
   notAfter?: string;
+  /** When it was asked for: orders transitions of one job (lib/lambda/state.ts). */
+  requestedAt?: string;
 }
 
 export type Change =
@@ -176,6 +178,7 @@ const messageSchema = v.strictObject(
       ),
     ),
     notAfter: v.optional(isoWithOffsetField()),
+    requestedAt: v.optional(isoWithOffsetField()),
   },
   objectMessage,
 );
@@ -259,6 +262,7 @@ export function parseTransition(input: unknown): ParseResult<Transition> {
   if (m.account !== undefined) base.account = m.account;
   if (m.appId !== undefined) base.appId = m.appId;
   if (m.notAfter !== undefined) base.notAfter = m.notAfter;
+  if (m.requestedAt !== undefined) base.requestedAt = m.requestedAt;
   const where = select ? { select } : { jobId: m.jobId as string };
 
   if (m.action === 'UpdateJobStatus') {

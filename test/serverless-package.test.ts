@@ -185,6 +185,7 @@ describe('the functions', () => {
         JOBCTL_REQUIRE_ALLOWLIST: 'true',
         POWERTOOLS_SERVICE_NAME: 'jobctl',
         POWERTOOLS_METRICS_NAMESPACE: 'jobctl',
+        JOBCTL_TABLE: 'jobctl-dev-state',
       });
     },
   );
@@ -254,6 +255,10 @@ describe('IAM', () => {
         's3:UpdateJobPriority',
         's3:DescribeJob',
         's3:ListJobs',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
       ].sort(),
     );
   });
@@ -286,6 +291,58 @@ describe('IAM', () => {
     expect(policies.flatMap((p) => p.PolicyDocument.Statement)).toEqual([
       { Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: getAtt(FUNCTIONS.schedule) },
     ]);
+  });
+});
+
+describe('the state table', () => {
+  it('is keyed pk/sk with the two sparse indexes, on demand, PITR, SSE and TTL on expiresAt', () => {
+    expect(ofType('AWS::DynamoDB::Table').map(([id]) => id)).toEqual(['StateTable']);
+    const p = resources.StateTable?.Properties;
+    expect(p.TableName).toBe('jobctl-dev-state');
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p).not.toHaveProperty('ProvisionedThroughput');
+    expect(p.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(p.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'byPolicy',
+        KeySchema: [
+          { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: 'byTarget',
+        KeySchema: [
+          { AttributeName: 'gsi2pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(
+      Object.fromEntries((p.AttributeDefinitions as Json[]).map((a) => [a.AttributeName, a.AttributeType])),
+    ).toEqual({ pk: 'S', sk: 'S', gsi1pk: 'S', gsi1sk: 'S', gsi2pk: 'S', gsi2sk: 'S' });
+    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.SSESpecification).toEqual({ SSEEnabled: true });
+  });
+
+  it('is the only resource DynamoDB actions reach, and never through a wildcard', () => {
+    const dynamo = statements().filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.length).toBeGreaterThan(0);
+    const table = getAtt('StateTable');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
+    const index = { 'Fn::Sub': '${StateTable.Arn}/index/*' };
+    for (const s of dynamo) {
+      expect(s.Effect).toBe('Allow');
+      for (const r of [s.Resource].flat()) expect([table, index]).toContainEqual(r);
+      // Writes and item reads go to the table itself; only Query may reach its indexes.
+      if (!actionsOf(s).every((a) => a === 'dynamodb:Query')) expect([s.Resource].flat()).toEqual([table]);
+    }
   });
 });
 

@@ -122,6 +122,30 @@ export function parseSchedules(
   return out;
 }
 
+/**
+ * One CloudFormation resource of serverless.yml's `resources.Resources`, variables resolved as for
+ * schedules: what `jobctl run` creates locally is what a deploy would create.
+ */
+export async function loadResource(
+  logicalId: string,
+  path = 'serverless.yml',
+  options: LoadOptions = {},
+): Promise<{ Type: string; Properties: Record<string, unknown> }> {
+  let doc: unknown;
+  try {
+    doc = parse(await readFile(path, 'utf8'), { logLevel: 'error' });
+  } catch (e) {
+    throw new ScheduleConfigError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  const raw = isObject(doc) ? lookup(doc, `resources.Resources.${logicalId}`) : undefined;
+  if (!isObject(doc) || !isObject(raw) || typeof raw.Type !== 'string' || !isObject(raw.Properties))
+    throw new ScheduleConfigError(
+      `${path}: resources.Resources.${logicalId} must have a Type and Properties`,
+    );
+  const resolved = new Variables(doc, options).resolve(raw, `resources.Resources.${logicalId}`);
+  return resolved as { Type: string; Properties: Record<string, unknown> };
+}
+
 interface RawSchedule {
   rates: string[];
   name: string | null;
