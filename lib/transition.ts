@@ -40,6 +40,8 @@ export interface Selector {
 interface Common extends Target {
   id?: string;
   notAfter?: string;
+  /** When the decision was made (ISO 8601 with offset); the reconciler stamps its tick time. */
+  requestedAt?: string;
 }
 
 export type Change =
@@ -151,6 +153,12 @@ const messageSchema = v.strictObject(
         (s) => isoWithOffset.test(s) && !Number.isNaN(Date.parse(s)),
       ),
     ),
+    requestedAt: v.optional(
+      text(
+        'must be an ISO 8601 time with a UTC offset, e.g. 2026-11-24T06:00:00+08:00',
+        (s) => isoWithOffset.test(s) && !Number.isNaN(Date.parse(s)),
+      ),
+    ),
   },
   objectMessage,
 );
@@ -234,6 +242,7 @@ export function parseTransition(input: unknown): ParseResult<Transition> {
   if (m.account !== undefined) base.account = m.account;
   if (m.appId !== undefined) base.appId = m.appId;
   if (m.notAfter !== undefined) base.notAfter = m.notAfter;
+  if (m.requestedAt !== undefined) base.requestedAt = m.requestedAt;
   const where = select ? { select } : { jobId: m.jobId as string };
 
   if (m.action === 'UpdateJobStatus') {

@@ -265,13 +265,12 @@ export function plan(
       governed.push(job);
     }
     out.matched[p.name] = governed.length;
-    if (governed.length === 0) continue;
 
     if (opts.allows && !opts.allows(p.target)) {
       warn({
         kind: 'not-allowed',
         policy: p.name,
-        message: `${p.name}: target ${key} is outside JOBCTL_ALLOWED_TARGETS; nothing is planned for its ${governed.length} jobs`,
+        message: `${p.name}: target ${key} is outside JOBCTL_ALLOWED_TARGETS; it is not listed and nothing is planned for it`,
       });
       for (const job of governed)
         out.holds.push({
