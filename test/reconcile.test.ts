@@ -233,3 +233,49 @@ describe('functions/reconcile.ts on the real parts', () => {
     expect(status(s, id(1))).toBe('Suspended');
   });
 });
+
+describe('reconcileTick past its deadline', () => {
+  it('stops enqueueing, says so, and still publishes its report', async () => {
+    const s = await start([seedJob(id(1)), seedJob(id(2)), seedJob(id(3))]);
+    clock = B + MIN;
+    const { reconcileTick } = await import('../lib/lambda/reconcile');
+    // The clock jumps past the deadline once the listing is done, as a slow provider would make it.
+    let late = 0;
+    const providers = {
+      ...s.runtime.providers,
+      async get(name: Parameters<typeof s.runtime.providers.get>[0]) {
+        const p = await s.runtime.providers.get(name);
+        return {
+          ...p,
+          provider: p.provider,
+          updateStatus: p.updateStatus.bind(p),
+          updatePriority: p.updatePriority.bind(p),
+          describe: p.describe.bind(p),
+          list: async (...a: Parameters<typeof p.list>) => {
+            const page = await p.list(...a);
+            late = 60_000;
+            return page;
+          },
+        };
+      },
+    };
+    const { report } = await reconcileTick(
+      policies(),
+      context(),
+      {
+        providers,
+        allowlist: s.runtime.config.allowlist,
+        retry: s.runtime.config.retry,
+        publisher: s.runtime.publisher,
+        enqueue: s.runtime.enqueue,
+        reserveMs: 2_000,
+        now: () => Date.now() + late * 1000,
+      },
+      { tickTime: iso(clock) },
+    );
+    expect(report).toMatchObject({ stoppedAtDeadline: true, enqueued: 0, notEnqueued: 3 });
+    expect(report.policies[0]!.actionList.map((a) => a.enqueued)).toEqual([false, false, false]);
+    expect(await drain(s.sqs, s.queues.requestsQueueUrl)).toEqual([]);
+    expect((await drainResults(s)).filter((x) => 'type' in x)).toHaveLength(1);
+  });
+});

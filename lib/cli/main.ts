@@ -14,6 +14,8 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   schedules: () => import('./commands/schedules'),
   redrive: () => import('./commands/redrive'),
   sandbox: () => import('./commands/sandbox'),
+  plan: () => import('./commands/plan'),
+  reconcile: () => import('./commands/reconcile'),
 };
 
 const SUMMARY: Record<string, string> = {
@@ -26,6 +28,8 @@ const SUMMARY: Record<string, string> = {
   schedules: 'list the schedules in serverless.yml with their next fire times',
   redrive: 'move dead-lettered messages back to the requests queue',
   sandbox: 'run the sandbox provider alone',
+  plan: 'what the reconciler would do now (or --at), and why (read-only)',
+  reconcile: 'reconcile policies.yml now, through the requests queue',
 };
 
 export const usage = () =>

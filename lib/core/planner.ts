@@ -399,3 +399,61 @@ export function plan(
   }
   return out;
 }
+
+export interface Verdict {
+  policy: string;
+  verdict: 'act' | 'hold' | 'in line' | 'governed elsewhere' | 'not matched' | 'not listed' | 'terminal';
+  detail: string;
+}
+
+/**
+ * Every policy's verdict on one job (`jobctl plan --explain`), from the same plan, so the answer
+ * can never disagree with what the reconciler does.
+ */
+export function explain(
+  policies: readonly Policy[],
+  jobsByTarget: ReadonlyMap<string, readonly PlanJob[]>,
+  now: number,
+  jobId: string,
+  opts: PlanOptions = {},
+  computed: Plan = plan(policies, jobsByTarget, now, opts),
+): Verdict[] {
+  return policies.map((p): Verdict => {
+    const v = (verdict: Verdict['verdict'], detail: string): Verdict => ({ policy: p.name, verdict, detail });
+    const job = jobsByTarget.get(targetKey(p.target))?.find((j) => j.jobId === jobId);
+    if (!job) return v('not listed', `no such job among ${targetKey(p.target)}'s unfinished jobs`);
+    if (TERMINAL.has(job.status)) return v('terminal', `${job.status}: finished jobs are never acted on`);
+    const acts = computed.actions.filter((a) => a.policy === p.name && a.jobId === jobId);
+    if (acts.length > 0)
+      return v(
+        'act',
+        acts
+          .map((a) => `${a.verb}${a.mode === 'report' ? ' (report mode: not sent)' : ''}: ${a.reason}`)
+          .join('; '),
+      );
+    const hold = computed.holds.find((h) => h.policy === p.name && h.jobId === jobId);
+    if (hold) return v('hold', hold.reason);
+    const overlap = computed.warnings.find(
+      (w) => w.kind === 'overlap' && w.policy === p.name && w.jobId === jobId,
+    );
+    if (overlap) return v('governed elsewhere', overlap.message);
+    if (!matches(p, job, now)) {
+      const why: string[] = [];
+      if (
+        p.match.descriptionPrefix !== undefined &&
+        !(job.description ?? '').startsWith(p.match.descriptionPrefix)
+      )
+        why.push(
+          `description ${JSON.stringify(job.description ?? '')} does not start with ${JSON.stringify(p.match.descriptionPrefix)}`,
+        );
+      if (p.match.olderThanMinutes !== undefined)
+        why.push(
+          job.creationTime
+            ? `created ${duration(Math.max(0, now - createdMs(job)))} ago; olderThanMinutes ${p.match.olderThanMinutes}`
+            : 'creation time unknown; olderThanMinutes needs it',
+        );
+      return v('not matched', why.join('; '));
+    }
+    return v('in line', `${job.status}, priority ${job.priority ?? 'unknown'}: nothing to change`);
+  });
+}

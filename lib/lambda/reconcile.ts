@@ -137,7 +137,7 @@ interface Listing {
 /** Every page of one target's live jobs, bounded in pages and by the deadline. */
 async function listAll(
   target: Target,
-  deps: ReconcileDeps,
+  deps: Pick<ReconcileDeps, 'providers' | 'retry'>,
   deadline: number,
   maxPages: number,
 ): Promise<Listing> {
@@ -166,6 +166,47 @@ async function listAll(
   return { jobs, pages };
 }
 
+export interface Observation {
+  jobsByTarget: Map<string, PlanJob[]>;
+  targets: { key: string; jobs: number; pages: number }[];
+  unlisted: { key: string; code: string; message: string }[];
+}
+
+/**
+ * ListJobs for each distinct allowed target of the policies, once, whatever the number of policies
+ * on it (read-only: `jobctl plan` observes the same way). A target outside the allowlist is not
+ * listed at all; the planner warns about its policies.
+ */
+export async function observe(
+  policies: readonly Policy[],
+  deps: Pick<ReconcileDeps, 'providers' | 'allowlist' | 'retry' | 'maxPages'>,
+  deadline: number,
+): Promise<Observation> {
+  const targets = new Map<string, Target>();
+  for (const p of policies) if (deps.allowlist.allows(p.target)) targets.set(targetKey(p.target), p.target);
+  const out: Observation = { jobsByTarget: new Map(), targets: [], unlisted: [] };
+  const maxPages = deps.maxPages ?? DEFAULT_MAX_PAGES;
+  await Promise.all(
+    [...targets].map(async ([key, target]) => {
+      try {
+        const l = await listAll(target, deps, deadline, maxPages);
+        out.jobsByTarget.set(key, l.jobs);
+        out.targets.push({ key, jobs: l.jobs.length, pages: l.pages });
+      } catch (e) {
+        const src = e instanceof RetriesExhausted ? e.last : e;
+        out.unlisted.push({
+          key,
+          code: src instanceof ProviderError ? src.code : 'InternalError',
+          message: String((src as Error)?.message ?? src).slice(0, 300),
+        });
+      }
+    }),
+  );
+  out.targets.sort((a, b) => (a.key < b.key ? -1 : 1));
+  out.unlisted.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return out;
+}
+
 /** One tick. Resolves with the report it published (or tried to: a publish failure rejects). */
 export async function reconcileTick(
   policies: readonly Policy[],
@@ -183,9 +224,7 @@ export async function reconcileTick(
   const { deadline, hardDeadline } = deadlinesOf(context, deps.reserveMs, now);
 
   // Observe: each distinct target once, whatever the number of policies on it.
-  const targets = new Map<string, Target>();
-  for (const p of policies) if (deps.allowlist.allows(p.target)) targets.set(targetKey(p.target), p.target);
-  const jobsByTarget = new Map<string, PlanJob[]>();
+  const seen = await observe(policies, deps, deadline);
   const report: ReconcileReport = {
     type: 'reconcile',
     id: `reconcile/${tick}`,
@@ -193,36 +232,16 @@ export async function reconcileTick(
     startedAt: new Date(started).toISOString(),
     finishedAt: '',
     durationMs: 0,
-    targets: [],
-    unlisted: [],
+    targets: seen.targets,
+    unlisted: seen.unlisted,
     policies: [],
     enqueued: 0,
     failed: 0,
     notEnqueued: 0,
     stoppedAtDeadline: false,
   };
-  const maxPages = deps.maxPages ?? DEFAULT_MAX_PAGES;
-  await Promise.all(
-    [...targets].map(async ([key, target]) => {
-      try {
-        const l = await listAll(target, deps, deadline, maxPages);
-        jobsByTarget.set(key, l.jobs);
-        report.targets.push({ key, jobs: l.jobs.length, pages: l.pages });
-      } catch (e) {
-        const src = e instanceof RetriesExhausted ? e.last : e;
-        report.unlisted.push({
-          key,
-          code: src instanceof ProviderError ? src.code : 'InternalError',
-          message: String((src as Error)?.message ?? src).slice(0, 300),
-        });
-      }
-    }),
-  );
-  report.targets.sort((a, b) => (a.key < b.key ? -1 : 1));
-  report.unlisted.sort((a, b) => (a.key < b.key ? -1 : 1));
-
   // Plan: a policy on an unlisted target plans nothing (its jobs are absent from the map).
-  const p = plan(policies, jobsByTarget, tickMs, { allows: deps.allowlist.allows });
+  const p = plan(policies, seen.jobsByTarget, tickMs, { allows: deps.allowlist.allows });
 
   // Act: enforce actions only, in slices, while there is time.
   const enforce = p.actions.filter((a) => a.mode === 'enforce');
