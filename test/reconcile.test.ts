@@ -279,3 +279,37 @@ describe('reconcileTick past its deadline', () => {
     expect((await drainResults(s)).filter((x) => 'type' in x)).toHaveLength(1);
   });
 });
+
+describe('jobctl reconcile --once', () => {
+  it('ticks through the requests queue like the function, and exits 2 for a broken policy file', async () => {
+    const { cli } = await import('./cli/io');
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const s = await start([seedJob(id(1))]);
+    const dir = await mkdtemp(join(tmpdir(), 'jobctl-reconcile-'));
+    try {
+      const f = join(dir, 'p.yml');
+      await writeFile(
+        f,
+        "policies:\n  - name: now\n    target: { provider: cos, region: ap-guangzhou, account: '100000000001', appId: '1250000000' }\n    match: { descriptionPrefix: nightly- }\n    confirm: always\n",
+      );
+      const r = await cli(['reconcile', '--policies', f, '--once', '--json'], { env: s.env });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [report] = r.json<ReconcileReport>();
+      expect(report).toMatchObject({
+        type: 'reconcile',
+        enqueued: 1,
+        policies: [{ name: 'now', actions: 1 }],
+      });
+      expect((await apply(s)).map((o) => [o.jobId, o.outcome])).toEqual([[id(1), 'applied']]);
+      await writeFile(f, 'policies:\n  - name: now\n');
+      const bad = await cli(['reconcile', '--policies', f, '--once'], { env: s.env });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toBe(`${f}:2: policy now: target: is required\n`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

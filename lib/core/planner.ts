@@ -424,14 +424,17 @@ export function explain(
     if (!job) return v('not listed', `no such job among ${targetKey(p.target)}'s unfinished jobs`);
     if (TERMINAL.has(job.status)) return v('terminal', `${job.status}: finished jobs are never acted on`);
     const acts = computed.actions.filter((a) => a.policy === p.name && a.jobId === jobId);
+    const hold = computed.holds.find((h) => h.policy === p.name && h.jobId === jobId);
     if (acts.length > 0)
       return v(
         'act',
-        acts
-          .map((a) => `${a.verb}${a.mode === 'report' ? ' (report mode: not sent)' : ''}: ${a.reason}`)
-          .join('; '),
+        [
+          ...acts.map(
+            (a) => `${a.verb}${a.mode === 'report' ? ' (report mode: not sent)' : ''}: ${a.reason}`,
+          ),
+          ...(hold ? [`held: ${hold.reason}`] : []),
+        ].join('; '),
       );
-    const hold = computed.holds.find((h) => h.policy === p.name && h.jobId === jobId);
     if (hold) return v('hold', hold.reason);
     const overlap = computed.warnings.find(
       (w) => w.kind === 'overlap' && w.policy === p.name && w.jobId === jobId,
