@@ -137,12 +137,35 @@ export function windowState(w: Window, now: number): WindowState {
 
 /** `2026-12-07T01:00+08:00`: the local time in the window's zone, with its offset. */
 export function localIso(instant: number, timezone: string): string {
-  const w = wallTime(instant, timezone);
-  const off = Math.round(offsetMs(instant, timezone) / 60_000);
+  const offMs = cachedOffset(instant, timezone);
+  const d = new Date(instant + offMs);
+  const w = {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+  };
+  const off = Math.round(offMs / 60_000);
   const p = (n: number) => String(n).padStart(2, '0');
   const sign = off < 0 ? '-' : '+';
   const a = Math.abs(off);
   return `${w.year}-${p(w.month)}-${p(w.day)}T${p(w.hour)}:${p(w.minute)}${sign}${p(Math.floor(a / 60))}:${p(a % 60)}`;
+}
+
+// Zones change offset only on quarter-hour boundaries, so one lookup serves a whole quarter hour:
+// a plan that names thousands of instants asks Intl a few hundred times, not thousands.
+const QUARTER_MS = 900_000;
+const offsets = new Map<string, number>();
+function cachedOffset(instant: number, timezone: string): number {
+  const key = `${timezone}|${Math.floor(instant / QUARTER_MS)}`;
+  let off = offsets.get(key);
+  if (off === undefined) {
+    if (offsets.size >= 10_000) offsets.clear();
+    off = offsetMs(Math.floor(instant / QUARTER_MS) * QUARTER_MS, timezone);
+    offsets.set(key, off);
+  }
+  return off;
 }
 
 const describeWindow = (w: Window) =>
@@ -150,7 +173,8 @@ const describeWindow = (w: Window) =>
 
 // ── figures ─────────────────────────────────────────────────────────────────────────────────
 
-const n = (x: number) => x.toLocaleString('en-US');
+const grouped = new Intl.NumberFormat('en-US');
+const n = (x: number) => grouped.format(x);
 const pct = (r: number) => `${Number((r * 100).toFixed(4))}%`;
 function duration(ms: number): string {
   const m = Math.floor(ms / 60_000);
@@ -169,14 +193,23 @@ function matches(p: Policy, job: PlanJob, now: number): boolean {
   )
     return false;
   if (p.match.olderThanMinutes !== undefined) {
-    const created = job.creationTime ? Date.parse(job.creationTime) : Number.NaN;
+    const created = createdMs(job);
     // Unknown age never satisfies an age condition: acting on a guess could confirm a job too early.
     if (Number.isNaN(created) || now - created < p.match.olderThanMinutes * 60_000) return false;
   }
   return true;
 }
 
-const createdMs = (j: PlanJob) => (j.creationTime ? Date.parse(j.creationTime) : Number.NaN);
+// Parsed once per job however many policies and comparisons look at it.
+const createdCache = new WeakMap<PlanJob, number>();
+function createdMs(j: PlanJob): number {
+  let t = createdCache.get(j);
+  if (t === undefined) {
+    t = j.creationTime ? Date.parse(j.creationTime) : Number.NaN;
+    createdCache.set(j, t);
+  }
+  return t;
+}
 
 /** Highest priority first, then oldest, then id: a total order, so plans are deterministic. */
 function admissionOrder(a: PlanJob, b: PlanJob): number {
@@ -240,8 +273,16 @@ export function plan(
   const autoFailure = opts.autoFailureDays ?? AUTO_FAILURE_DAYS;
   const out: Plan = { at: new Date(now).toISOString(), actions: [], holds: [], warnings: [], matched: {} };
   const warn = (w: PlanWarning) => out.warnings.push(w);
-  /** `targetKey/jobId` → the policy that governs it. */
-  const owner = new Map<string, string>();
+  // Thousands of jobs share a handful of reasons: one (flat) string each, not one per job.
+  const reasons = new Map<string, string>();
+  const intern = (r: string) => {
+    const known = reasons.get(r);
+    if (known !== undefined) return known;
+    reasons.set(r, r);
+    return r;
+  };
+  /** Job (as listed: one object per target and job) → the policy that governs it. */
+  const owner = new Map<PlanJob, string>();
 
   for (const p of policies) {
     out.matched[p.name] = 0;
@@ -250,8 +291,7 @@ export function plan(
     const governed: PlanJob[] = [];
     for (const job of jobs) {
       if (TERMINAL.has(job.status) || !matches(p, job, now)) continue;
-      const id = `${key}/${job.jobId}`;
-      const first = owner.get(id);
+      const first = owner.get(job);
       if (first !== undefined) {
         warn({
           kind: 'overlap',
@@ -261,7 +301,7 @@ export function plan(
         });
         continue;
       }
-      owner.set(id, p.name);
+      owner.set(job, p.name);
       governed.push(job);
     }
     out.matched[p.name] = governed.length;
@@ -300,6 +340,7 @@ export function plan(
         ...base,
         jobId: job.jobId,
         ...rest,
+        reason: intern(rest.reason),
         current: { status: job.status, priority: job.priority },
       });
 
@@ -326,7 +367,7 @@ export function plan(
         });
     let running = governed.filter((j) => RUNNING.has(j.status)).length;
     const hold = (job: PlanJob, reason: string) =>
-      out.holds.push({ policy: p.name, jobId: job.jobId, status: job.status, reason });
+      out.holds.push({ policy: p.name, jobId: job.jobId, status: job.status, reason: intern(reason) });
     const confirmedNow = new Set<string>();
     for (const job of candidates) {
       if (p.confirm === 'never') {
