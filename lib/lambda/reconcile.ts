@@ -13,7 +13,7 @@ import { type Plan, type PlanJob, type PlannedAction, plan, TERMINAL, targetKey 
 import type { Policy } from '../core/policies';
 import { ProviderError } from '../providers/errors';
 import type { ProviderRegistry } from '../providers/index';
-import { JOB_STATUSES, type JobStatus, type Target } from '../providers/types';
+import type { Target } from '../providers/types';
 import type { Publisher } from '../queues/publisher';
 import type { QueueMessage, SendReport } from '../queues/sqs';
 import { RetriesExhausted, type RetryPolicy, realRetryEnv, withRetry } from '../retry';
@@ -26,9 +26,6 @@ export const DEFAULT_MAX_PAGES = 100;
 export const REPORT_LIST_MAX = 50;
 const ENQUEUE_SLICE = 100;
 const MAX_REASON_BYTES = 256;
-
-/** Only unfinished jobs matter to a plan; asking the provider to filter keeps the sweep short. */
-const LIVE: JobStatus[] = JOB_STATUSES.filter((s) => !TERMINAL.has(s));
 
 export interface ReconcileDeps {
   providers: ProviderRegistry;
@@ -153,14 +150,16 @@ async function listAll(
         message: `more than ${maxPages} pages of jobs; not planned on a partial list`,
       });
     const page = await withRetry(
-      (timeoutMs) => provider.list(target, { statuses: LIVE, maxResults: 1000, nextToken }, { timeoutMs }),
+      // No status filter: COS filters on one status per request, so asking for the ten unfinished
+      // ones would cost ten sweeps; finished jobs are dropped here instead.
+      (timeoutMs) => provider.list(target, { maxResults: 1000, nextToken }, { timeoutMs }),
       deps.retry,
       realRetryEnv,
       { deadline },
     );
     pages++;
     // Progress is read where the provider's list carries it (see the report for which do).
-    for (const j of page.value.jobs) jobs.push(j as PlanJob);
+    for (const j of page.value.jobs) if (!TERMINAL.has(j.status)) jobs.push(j as PlanJob);
     nextToken = page.value.nextToken ?? undefined;
   } while (nextToken);
   return { jobs, pages };
