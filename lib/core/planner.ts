@@ -334,15 +334,23 @@ export function plan(
 
     const ws = p.window ? windowState(p.window, now) : { open: true, next: null };
     const wdesc = p.window ? describeWindow(p.window) : '';
-    const base = { policy: p.name, mode: p.mode, target: p.target };
-    const act = (job: PlanJob, rest: Omit<PlannedAction, keyof typeof base | 'jobId' | 'current'>) =>
-      out.actions.push({
-        ...base,
+    // One literal of one shape per action: tens of thousands of them must not each cost spreads.
+    const act = (job: PlanJob, verb: Verb, reason: string, value: 'Ready' | 'Cancelled' | number) => {
+      const status = typeof value === 'string';
+      const a: PlannedAction = {
+        policy: p.name,
+        mode: p.mode,
+        target: p.target,
         jobId: job.jobId,
-        ...rest,
-        reason: intern(rest.reason),
+        action: status ? 'UpdateJobStatus' : 'UpdateJobPriority',
+        verb,
+        reason: intern(reason),
         current: { status: job.status, priority: job.priority },
-      });
+      };
+      if (status) a.requestedJobStatus = value;
+      else a.priority = value;
+      out.actions.push(a);
+    };
 
     // 1. cancel guards
     const cancelled = new Set<string>();
@@ -350,13 +358,14 @@ export function plan(
       const why = cancelReason(p, job, now, warn);
       if (why === null) continue;
       cancelled.add(job.jobId);
-      act(job, { action: 'UpdateJobStatus', verb: 'cancel', requestedJobStatus: 'Cancelled', reason: why });
+      act(job, 'cancel', why, 'Cancelled');
     }
 
     // 2. confirm, by admission order under the cap
     const confirmable = (j: PlanJob) =>
       j.status === 'Suspended' || (j.status === 'Preparing' && p.target.provider === 'oss');
-    const candidates = governed.filter((j) => !cancelled.has(j.jobId) && confirmable(j)).sort(admissionOrder);
+    const candidates = governed.filter((j) => !cancelled.has(j.jobId) && confirmable(j));
+    if (p.confirm !== 'never') candidates.sort(admissionOrder);
     for (const job of governed)
       if (job.status === 'Preparing' && !confirmable(job))
         out.holds.push({
@@ -389,12 +398,7 @@ export function plan(
       }
       const gate = p.confirm === 'always' || !p.window ? `confirm: ${p.confirm}` : `${wdesc} open`;
       const cap = p.maxActive !== undefined ? `; ${running} of maxActive ${p.maxActive} running` : '';
-      act(job, {
-        action: 'UpdateJobStatus',
-        verb: 'confirm',
-        requestedJobStatus: 'Ready',
-        reason: `${gate}${cap}`,
-      });
+      act(job, 'confirm', `${gate}${cap}`, 'Ready');
       confirmedNow.add(job.jobId);
       running++;
     }
@@ -405,12 +409,12 @@ export function plan(
       const state = p.window ? `${wdesc} ${ws.open ? 'open' : 'closed'}` : 'no window';
       for (const job of governed) {
         if (cancelled.has(job.jobId) || !PRIORITY_OK.has(job.status) || job.priority === desired) continue;
-        act(job, {
-          action: 'UpdateJobPriority',
-          verb: 'priority',
-          priority: desired,
-          reason: `${state}: priority ${job.priority ?? 'unknown'} → ${desired} (priority.${ws.open ? 'open' : 'closed'})`,
-        });
+        act(
+          job,
+          'priority',
+          `${state}: priority ${job.priority ?? 'unknown'} → ${desired} (priority.${ws.open ? 'open' : 'closed'})`,
+          desired,
+        );
       }
     }
 
