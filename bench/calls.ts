@@ -43,11 +43,14 @@ export async function startCallSandbox(): Promise<CallSandbox> {
  * check, job store, XML). Only for telling the client's cost apart from the server's.
  */
 export async function startEchoServer(): Promise<CallSandbox> {
-  const body =
-    '<?xml version="1.0" encoding="UTF-8"?>\n<UpdateJobStatusResult><JobId>echo</JobId><Status>Ready</Status></UpdateJobStatusResult>';
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      // The job id asked about, echoed back: clients refuse an answer about another job.
+      const url = req.url ?? '';
+      const m = /^\/jobs\/([^/?]+)/.exec(url) ?? /[?&]batchJobId=([^&]*)/.exec(url);
+      const id = m ? decodeURIComponent(m[1]!) : 'echo';
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<UpdateJobStatusResult><JobId>${id}</JobId><Status>Ready</Status></UpdateJobStatusResult>`;
       res.writeHead(200, {
         'content-type': 'application/xml',
         'content-length': Buffer.byteLength(body),

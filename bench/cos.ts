@@ -2,7 +2,7 @@
  * COS UpdateJobStatus against the sandbox, one call at a time over keep-alive:
  * - our client (`createCosControl`: validate, sign, send, parse) against a raw keep-alive
  *   `http.request` of the very bytes our client sends (captured and signed beforehand), so the
- *   ratio is our client-side cost per call over the bare round trip; target ≤ 1.15×;
+ *   ratio is our client-side cost per call over the bare round trip; target ≤ 1.3× (issue 14.5: simple code over microseconds);
  * - cos-nodejs-sdk-v5's generic `request()` for the same operation against ours; target ≥ 4×.
  * Every timed loop gets its own fresh Suspended jobs, so every side does the same server work.
  * The same comparisons against an echo server (no server work at all) are reported alongside:
@@ -29,6 +29,8 @@ const target = TARGETS.cos;
 /** The bytes our client would send for each job, signed now (valid for 15 minutes). */
 async function captureRequests(sb: CallSandbox, ids: string[]): Promise<PreparedRequest[]> {
   const out: PreparedRequest[] = [];
+  // The client checks that an answer names the job it asked about.
+  let current = '';
   const capture = createCosControl({
     endpoint: sb.url,
     credentials: async () => ({
@@ -40,11 +42,14 @@ async function captureRequests(sb: CallSandbox, ids: string[]): Promise<Prepared
       return {
         status: 200,
         headers: {},
-        body: '<UpdateJobStatusResult><JobId>x</JobId><Status>Ready</Status></UpdateJobStatusResult>',
+        body: `<UpdateJobStatusResult><JobId>${current}</JobId><Status>Ready</Status></UpdateJobStatusResult>`,
       };
     },
   });
-  for (const id of ids) await capture.updateStatus(target, id, 'Ready', undefined);
+  for (const id of ids) {
+    current = id;
+    await capture.updateStatus(target, id, 'Ready', undefined);
+  }
   return out;
 }
 
@@ -139,7 +144,7 @@ export const cos: Benchmark = {
         baseline: 'raw keep-alive http.request, same bytes',
         unit: '×',
         value: spread(ratios(main.vsRaw.ours, main.vsRaw.raw)),
-        target: { op: '<=', value: 1.15 },
+        target: { op: '<=', value: 1.3 },
         detail: {
           calls,
           repeats,

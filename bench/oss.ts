@@ -1,7 +1,7 @@
 /**
  * OSS UpdateJobStatus against the sandbox, one call at a time over keep-alive: our client
  * (`createOssControl`: validate, V4-sign, send, parse) against a raw keep-alive `http.request` of
- * the very bytes our client sends (captured and signed beforehand); target ≤ 1.15×.
+ * the very bytes our client sends (captured and signed beforehand); target ≤ 1.3× (issue 14.5: simple code over microseconds).
  * Every timed loop gets its own fresh Suspended jobs, so both sides do the same server work.
  */
 import type { HttpRequest } from '../lib/providers/http';
@@ -28,6 +28,8 @@ const credentialsOf = (sb: CallSandbox) => async () => ({
 /** The bytes our client would send for each job, signed now (the sandbox allows 15 minutes of skew). */
 async function captureRequests(sb: CallSandbox, ids: string[]): Promise<PreparedRequest[]> {
   const out: PreparedRequest[] = [];
+  // The client checks that an answer names the job it asked about.
+  let current = '';
   const capture = createOssControl({
     endpoint: sb.url,
     credentials: credentialsOf(sb),
@@ -36,11 +38,14 @@ async function captureRequests(sb: CallSandbox, ids: string[]): Promise<Prepared
       return {
         status: 200,
         headers: {},
-        body: '<UpdateJobStatusResult><JobId>x</JobId><Status>Ready</Status></UpdateJobStatusResult>',
+        body: `<UpdateJobStatusResult><JobId>${current}</JobId><Status>Ready</Status></UpdateJobStatusResult>`,
       };
     },
   });
-  for (const id of ids) await capture.updateStatus(target, id, 'Ready', undefined);
+  for (const id of ids) {
+    current = id;
+    await capture.updateStatus(target, id, 'Ready', undefined);
+  }
   return out;
 }
 
@@ -77,7 +82,7 @@ export const oss: Benchmark = {
           baseline: 'raw keep-alive http.request, same bytes',
           unit: '×',
           value: spread(ratios(t.ours, t.raw)),
-          target: { op: '<=', value: 1.15 },
+          target: { op: '<=', value: 1.3 },
           detail: { calls, repeats, usPerCall: { ours: us(t.ours), raw: us(t.raw) } },
         }),
       ];

@@ -67,7 +67,19 @@ export async function selectRun(seed: string, n: number): Promise<SelectRun> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   const child = spawn(
     process.execPath,
-    ['bin/jobctl.mjs', 'run', '--seed', seed, '--no-schedules', '--json-log'],
+    [
+      'bin/jobctl.mjs',
+      'run',
+      '--seed',
+      seed,
+      '--no-schedules',
+      '--json-log',
+      '--ephemeral',
+      '--queue-port',
+      '0',
+      '--sandbox-port',
+      '0',
+    ],
     {
       cwd: ROOT,
       env,

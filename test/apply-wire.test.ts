@@ -86,7 +86,10 @@ const srv = new Scripted();
 beforeAll(() => srv.start());
 afterAll(() => new Promise<void>((r) => srv.server.close(() => r())));
 
-async function apply(lines: object[]): Promise<{ code: number; outcomes: Outcome[] }> {
+async function apply(
+  lines: object[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; outcomes: Outcome[] }> {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -103,6 +106,7 @@ async function apply(lines: object[]): Promise<{ code: number; outcomes: Outcome
     OSS_ENDPOINT: srv.url,
     AWS_ENDPOINT_URL_S3_CONTROL: srv.url,
     JOBCTL_RETRY_BUDGET_MS: '5000',
+    ...extraEnv,
   };
   const code = await main(['apply', '-', '--concurrency', '1'], {
     stdin,
@@ -319,5 +323,91 @@ describe.each(Object.entries(WIRES))('%s', (_, w) => {
       else expect(first.headers[h], h).toMatch(v);
     expect(first.headers.host).toBe(srv.url.slice('http://'.length));
     expect(srv.recorded.every((r) => r.verified)).toBe(true);
+  });
+});
+
+// ── secrets a provider echoes back (issue 12.2) ───────────────────────────────────────────────
+
+const TEMP = {
+  TENCENTCLOUD_SESSIONTOKEN: 'cosTempToken-9f8e7d6c5b4a39281706',
+  ALIBABA_CLOUD_SECURITY_TOKEN: 'CAIS.ossTempToken+1a2b3c4d5e6f/7g8h',
+  AWS_SESSION_TOKEN: 'IQoJawsSessionToken/7h6g5f4e3d2c1b+a==',
+};
+const xmlEscape = (v: string) => v.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+/** Everything secret that went over the wire or sits in the configuration. */
+function secretsSent(env: Record<string, string>): string[] {
+  const out = new Set<string>(Object.values(env).filter((v) => v.length >= 8));
+  for (const r of srv.recorded) {
+    const auth = String(r.headers.authorization ?? '');
+    for (const m of auth.matchAll(/(?:q-signature=|Signature=)([0-9a-f]{40,64})/g)) out.add(m[1]!);
+    out.add(auth);
+  }
+  return [...out];
+}
+
+describe.each(Object.entries(WIRES))('%s: secrets in error answers', (provider, w) => {
+  it('an error echoing Authorization, the session token and the keys leaves none of them in the outcome', async () => {
+    srv.recorded = [];
+    srv.script = (r) => {
+      const echo = xmlEscape(
+        `request refused. Authorization: ${r.headers.authorization}; ` +
+          `x-cos-security-token: ${r.headers['x-cos-security-token'] ?? ''}; ` +
+          `x-oss-security-token: ${r.headers['x-oss-security-token'] ?? ''}; ` +
+          `x-amz-security-token: ${r.headers['x-amz-security-token'] ?? ''}; ` +
+          `keys seen: ${Object.values(KEYS).join(' ')} ${Object.values(TEMP).join(' ')}`,
+      );
+      const body =
+        provider === 's3'
+          ? `<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>${echo}</Message></Error><RequestId>r1</RequestId></ErrorResponse>`
+          : `<Error><Code>SignatureDoesNotMatch</Code><Message>${echo}</Message><RequestId>r1</RequestId></Error>`;
+      return { status: 403, body };
+    };
+    const { outcomes } = await apply(
+      [{ ...w.target, id: 'echo', jobId: w.ids.ok, action: 'UpdateJobStatus', requestedJobStatus: 'Ready' }],
+      TEMP,
+    );
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({
+      outcome: 'rejected',
+      error: { code: 'SignatureDoesNotMatch', httpStatus: 403 },
+    });
+    // The refusal still says what happened, with the secrets cut out.
+    expect(outcomes[0]!.error!.message).toMatch(/^request refused\. Authorization: .*\[redacted\]/);
+    // Every request carried the token that the server then echoed.
+    const tokenHeader = {
+      cos: 'x-cos-security-token',
+      oss: 'x-oss-security-token',
+      s3: 'x-amz-security-token',
+    }[provider as 'cos' | 'oss' | 's3'];
+    expect(srv.recorded.every((r) => r.headers[tokenHeader] !== undefined)).toBe(true);
+    const json = JSON.stringify(outcomes);
+    const leaked = secretsSent({ ...KEYS, ...TEMP }).filter(
+      (v) => json.includes(v) || json.includes(JSON.stringify(v).slice(1, -1)),
+    );
+    expect(leaked).toEqual([]);
+    expect(json).not.toMatch(/q-signature=[0-9a-f]|Signature=[0-9a-f]|Credential=[A-Z]/);
+  });
+
+  it('an endpoint with userinfo never shows its user or password', async () => {
+    srv.recorded = [];
+    srv.script = (r) => (w.isStatus(r.url) ? w.ok(w.jobOf(r.url)) : w.describe(w.jobOf(r.url), 'Suspended'));
+    const withUser = srv.url.replace('http://', 'http://jobuser:hunter2-p4ssw0rd@');
+    const { outcomes } = await apply(
+      [
+        {
+          ...w.target,
+          id: 'userinfo',
+          jobId: w.ids.ok,
+          action: 'UpdateJobStatus',
+          requestedJobStatus: 'Ready',
+        },
+      ],
+      { COS_ENDPOINT: withUser, OSS_ENDPOINT: withUser, AWS_ENDPOINT_URL_S3_CONTROL: withUser },
+    );
+    expect(outcomes).toHaveLength(1);
+    const json = JSON.stringify(outcomes);
+    expect(json).not.toContain('hunter2-p4ssw0rd');
+    expect(json).not.toContain('jobuser');
   });
 });

@@ -8,14 +8,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
-  type SQSClient,
+  SendMessageCommand,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../lib/outcome';
@@ -58,6 +60,10 @@ function startRun(): Promise<Run> {
       'run',
       '--data-dir',
       dataDir,
+      '--queue-port',
+      '0',
+      '--sandbox-port',
+      '0',
       '--no-schedules',
       '--sandbox',
       // Slow provider calls, so that batches are in flight when the kill comes.
@@ -208,6 +214,10 @@ describe('jobctl run --data-dir, killed with SIGKILL mid-batch and restarted', (
 
     // ── second run on the same directory: new ports, same queues
     const second = await startRun();
+    // It says what it found: the requests queue held at least what was in flight at the kill.
+    expect(second.stderr()).toMatch(
+      /jobctl run: queue restored \d+ message\(s\) in 3 queue\(s\) \(.*jobctl-local-requests \d+/,
+    );
     sqs = client(second.printed);
     const resend = range(0, TOTAL).filter((i) => !acked.has(i));
     const resent = await sendTransitions(sqs, second.printed.REQUESTS_QUEUE_URL!, resend);
@@ -253,4 +263,149 @@ describe('jobctl run --data-dir, killed with SIGKILL mid-batch and restarted', (
     const [code] = await once(second.child, 'exit');
     expect(code).toBe(0);
   }, 180_000);
+});
+
+/** A port free a moment ago: bound, then released. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+/** `jobctl run` as the README starts it, on fixed ports; resolves once ready. */
+function startTour(args: string[]): Promise<{ child: ChildProcess; stderr: () => string }> {
+  const env = { ...process.env };
+  for (const k of Object.keys(env))
+    if (/^(REQUESTS_|RESULTS_|COS_|OSS_|TENCENTCLOUD_|ALIBABA_|AWS_)/.test(k)) delete env[k];
+  const child = spawn(process.execPath, ['bin/jobctl.mjs', 'run', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`jobctl run exited ${code} before ready: ${stderr}`)));
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('JOBCTL_READY=1\n')) resolve({ child, stderr: () => stderr });
+    });
+  });
+}
+
+/** The KEY='value' lines of an --export-file, as `set -a; . FILE` would read them. */
+function readExports(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)='(.*)'$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.replaceAll("'\\''", "'");
+  }
+  return out;
+}
+
+describe('the restart story (issue 13.4/13.5): start, export, stop, start again', () => {
+  it('the settings exported before the restart still work, and queued results survive it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jobctl-tour-'));
+    const runs: ChildProcess[] = [];
+    try {
+      const [queuePort, sandboxPort] = [await freePort(), await freePort()];
+      const args = [
+        '--queue-port',
+        String(queuePort),
+        '--sandbox-port',
+        String(sandboxPort),
+        '--data-dir',
+        join(dir, 'data'),
+        '--export-file',
+        join(dir, 'env'),
+        '--no-schedules',
+        '--batching-window-ms',
+        '100',
+      ];
+      const first = await startTour(args);
+      runs.push(first.child);
+      const exported = readExports(join(dir, 'env'));
+      expect(exported.REQUESTS_QUEUE_URL).toBe(
+        `http://127.0.0.1:${queuePort}/000000000000/jobctl-local-requests`,
+      );
+
+      // A plain SDK client, configured only by what was exported: no endpoint override.
+      const plain = () =>
+        new SQSClient({
+          region: exported.AWS_REGION!,
+          credentials: {
+            accessKeyId: exported.AWS_ACCESS_KEY_ID!,
+            secretAccessKey: exported.AWS_SECRET_ACCESS_KEY!,
+          },
+        });
+      const transition = (id: string, jobId: string) =>
+        JSON.stringify({
+          id,
+          provider: 'cos',
+          region: 'ap-guangzhou',
+          account: '100000000001',
+          appId: '1250000000',
+          jobId,
+          action: 'UpdateJobPriority',
+          priority: 7,
+        });
+      let sqs = plain();
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: exported.REQUESTS_QUEUE_URL,
+          MessageBody: transition('tour/before', '53dc6228-c50b-46f7-8ad7-65e7159f1aae'),
+        }),
+      );
+      // Its outcome reaches the results queue; it is left there, unread, across the restart.
+      for (let i = 0; i < 100 && !/applied 1/.test(first.stderr()); i++) {
+        const r = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: exported.RESULTS_QUEUE_URL,
+            AttributeNames: ['All'],
+            VisibilityTimeout: 0,
+            WaitTimeSeconds: 1,
+          }),
+        );
+        if (r.Messages?.length) break;
+      }
+      sqs.destroy();
+
+      first.child.kill('SIGINT');
+      const [code] = await once(first.child, 'exit');
+      expect(code).toBe(0);
+      expect(first.stderr()).toMatch(/kept \d+ queued request\(s\), [1-9]\d* result\(s\)/);
+
+      const second = await startTour(args);
+      runs.push(second.child);
+      sqs = plain();
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: exported.REQUESTS_QUEUE_URL,
+          MessageBody: transition('tour/after', '53dc6228-c50b-46f7-8ad7-65e7159f1aae'),
+        }),
+      );
+      const ids = new Set<string>();
+      for (let polls = 0; polls < 30 && ids.size < 2; polls++) {
+        const r = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: exported.RESULTS_QUEUE_URL,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+          }),
+        );
+        for (const m of r.Messages ?? []) ids.add((JSON.parse(m.Body!) as Outcome).id);
+      }
+      sqs.destroy();
+      expect([...ids].sort()).toEqual(['tour/after', 'tour/before']);
+      second.child.kill('SIGINT');
+      expect((await once(second.child, 'exit'))[0]).toBe(0);
+    } finally {
+      for (const c of runs) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -15,6 +15,8 @@ import type { Outcome } from '../lib/outcome';
 import { createSqsClient } from '../lib/queues/sqs';
 
 let child: ChildProcess;
+/** Tests run side by side: no fixed ports, nothing kept in the checkout's .jobctl/. */
+const EPHEMERAL = ['--ephemeral', '--queue-port', '0', '--sandbox-port', '0'];
 let printed: Record<string, string>;
 let stderr = '';
 
@@ -48,7 +50,7 @@ async function startRun(args: string[]): Promise<Record<string, string>> {
 }
 
 beforeAll(async () => {
-  printed = await startRun(['--no-schedules', '--batching-window-ms', '100']);
+  printed = await startRun(['--no-schedules', '--batching-window-ms', '100', ...EPHEMERAL]);
 }, 60_000);
 
 afterAll(() => {

@@ -32,9 +32,10 @@ let dir: string;
 let template: Json;
 let resources: Record<string, Json>;
 let withoutAllowlist: Run;
+let devDefaults: Run;
 const zipBytes: Record<string, number> = {};
 
-function sls(args: string[], cwdTmp: string): Promise<Run> {
+function sls(args: string[], cwdTmp: string, command = 'package'): Promise<Run> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SLS_TELEMETRY_DISABLED: '1',
@@ -51,7 +52,7 @@ function sls(args: string[], cwdTmp: string): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['node_modules/serverless/bin/serverless.js', 'package', ...args],
+      ['node_modules/serverless/bin/serverless.js', command, ...args],
       { env, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         resolve({ code: error ? ((error.code as number) ?? 1) : 0, output: `${stdout}${stderr}` });
@@ -64,11 +65,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'jobctl-package-'));
   const out = join(dir, 'package');
   // The failing run stops at variable resolution, before any build, so both can run at once.
-  const [ok, refused] = await Promise.all([
+  const [ok, refused, dev] = await Promise.all([
     sls(['--package', out, `--param=allowedTargets=${ALLOWED}`], dir),
-    sls(['--package', join(dir, 'refused')], dir),
+    sls(['--stage', 'prod', '--package', join(dir, 'refused')], dir),
+    // `npm run package` as the README writes it: the dev stage, no parameter.
+    sls(['--format', 'json', '--path', 'provider.environment'], dir, 'print'),
   ]);
   withoutAllowlist = refused;
+  devDefaults = dev;
   if (ok.code !== 0) throw new Error(`serverless package failed:\n${ok.output}`);
   template = JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
   resources = template.Resources;
@@ -403,7 +407,15 @@ describe('the function packages', () => {
 });
 
 describe('the allowlist parameter', () => {
-  it('is required: packaging without it fails and writes nothing', async () => {
+  it('defaults, on the dev stage only, to the sandbox example targets', () => {
+    expect(devDefaults.code, devDefaults.output).toBe(0);
+    const env = JSON.parse(devDefaults.output.slice(devDefaults.output.indexOf('{')));
+    expect(env.JOBCTL_ALLOWED_TARGETS).toBe(
+      'cos:100000000001@ap-guangzhou,oss:*@cn-hangzhou,s3:123456789012@us-east-1',
+    );
+  });
+
+  it('is required on any other stage: packaging without it fails and writes nothing', async () => {
     expect(withoutAllowlist.code).not.toBe(0);
     expect(withoutAllowlist.output).toContain('JOBCTL_ALLOWED_TARGETS');
     expect(withoutAllowlist.output).toContain('param');

@@ -3,11 +3,8 @@
  * list of commands. Exit codes are the contract's: 0 fine, 2 invalid input or usage,
  * 3 rejected/expired, 4 failed, 1 anything else.
  */
-import { type ParseArgsConfig, parseArgs } from 'node:util';
-
+/** Its name and one-line summary live in main.ts's table, so `jobctl --help` loads no command. */
 export interface Command {
-  name: string;
-  summary: string;
   /** Full help text, printed by `jobctl <name> --help`. */
   help: string;
   run(argv: string[], io: Io): Promise<number>;
@@ -25,24 +22,6 @@ export interface Io {
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
-}
-
-/** node:util parseArgs, with its errors turned into UsageError (exit 2) and `--help` always known. */
-export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
-  argv: string[],
-  options: T,
-  allowPositionals = false,
-) {
-  try {
-    return parseArgs({
-      args: argv,
-      options: { help: { type: 'boolean', short: 'h' }, ...options },
-      allowPositionals,
-      strict: true,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
 }
 
 /** Read all of a file, or standard input for `-`/absent. */

@@ -6,14 +6,25 @@
  */
 import { type InvalidField, parseTransition, type Transition } from '../transition';
 import { UsageError } from './command';
+import type { OptionTable } from './options';
 
 /** `--provider --region --account --app-id`: where jobs live. */
 export const TARGET_OPTIONS = {
-  provider: { type: 'string' },
-  region: { type: 'string' },
-  account: { type: 'string' },
-  'app-id': { type: 'string' },
-} as const;
+  provider: { kind: 'string', arg: 'cos|oss|s3', group: 'target', help: 'which provider' },
+  region: {
+    kind: 'string',
+    arg: 'REGION',
+    group: 'target',
+    help: 'e.g. ap-guangzhou (cos), cn-hangzhou (oss), us-east-1 (s3)',
+  },
+  account: {
+    kind: 'string',
+    arg: 'ID',
+    group: 'target',
+    help: 'cos: the UIN; s3: the 12-digit account id; oss: optional',
+  },
+  'app-id': { kind: 'string', arg: 'APPID', group: 'target', help: 'cos only: the APPID' },
+} as const satisfies OptionTable;
 
 export interface TargetFlags {
   provider?: string | undefined;
@@ -21,12 +32,6 @@ export interface TargetFlags {
   account?: string | undefined;
   'app-id'?: string | undefined;
 }
-
-export const TARGET_HELP = `target:
-  --provider cos|oss|s3    which provider
-  --region REGION          e.g. ap-guangzhou (cos), cn-hangzhou (oss), us-east-1 (s3)
-  --account ID             cos: the UIN; s3: the 12-digit account id; oss: optional
-  --app-id APPID           cos only: the APPID`;
 
 /** Message field → the flag that sets it. Fields not listed keep their own name in messages. */
 export type FieldFlags = Record<string, string>;
@@ -83,27 +88,4 @@ export function validateTarget(
   if (rest.jobId !== undefined) probe.jobId = rest.jobId;
   if (rest.select !== undefined) probe.select = rest.select;
   return validateFlags(probe, { ...TARGET_FIELD_FLAGS, ...flags });
-}
-
-/** A number-valued flag as a number, for the message validator to range-check. */
-export function numberFlag(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^-?\d+(\.\d+)?$/.test(raw.trim()))
-    throw new UsageError(`--${name} must be a number, not ${JSON.stringify(raw)}`);
-  return Number(raw);
-}
-
-/** An integer option of the command itself (not a message field). */
-export function intOption(
-  name: string,
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
-  return n;
 }

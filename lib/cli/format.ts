@@ -4,6 +4,7 @@
  */
 import type { Outcome } from '../outcome';
 import type { ResultRecord } from '../queues/publisher';
+import { offsetMs } from '../schedules/zone';
 import type { Io } from './command';
 
 /** JSON unless a person is reading: `--json`, or stdout is not a terminal. */
@@ -56,4 +57,18 @@ export function recordLine(r: ResultRecord): string {
     detail.padEnd(10),
     middle(o.id),
   ].join(' ');
+}
+
+/**
+ * `2026-11-25 01:00 +08:00`: an instant as the wall time of a time zone, with its offset — the
+ * time a schedule's author wrote its expression in. `jobctl schedules` and the live view of
+ * `jobctl run` both show fire times this way.
+ */
+export function wallTime(iso: string, timezone: string): string {
+  const t = Date.parse(iso);
+  const offset = offsetMs(t, timezone);
+  const wall = new Date(t + offset).toISOString().slice(0, 16).replace('T', ' ');
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset) / 60_000;
+  return `${wall} ${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }

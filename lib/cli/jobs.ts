@@ -7,6 +7,7 @@ import { ProviderError } from '../providers/errors';
 import type { CallOptions, Job } from '../providers/types';
 import { RetriesExhausted, type RetryPolicy, realRetryEnv, withRetry } from '../retry';
 import { type Io, writeLine } from './command';
+import { connectionRefused } from './errors';
 import { head, table } from './format';
 
 /** One read, retried like the controller retries (throttling, 5xx, timeouts). */
@@ -27,9 +28,10 @@ export function providerFailure(io: Io, name: string, e: unknown): number {
     pe.httpStatus !== null ? `HTTP ${pe.httpStatus}` : null,
     pe.requestId ? `request id ${pe.requestId}` : null,
   ].filter(Boolean);
+  const refused = connectionRefused(pe);
   writeLine(
     io.stderr,
-    `jobctl ${name}: ${pe.code}: ${pe.message}${where.length ? ` (${where.join(', ')})` : ''}`,
+    `jobctl ${name}: ${refused ?? `${pe.code}: ${pe.message}${where.length ? ` (${where.join(', ')})` : ''}`}`,
   );
   if (e instanceof RetriesExhausted || pe.retryable) return 4;
   return pe.kind === 'config' ? 1 : 3;

@@ -2,41 +2,50 @@
  * `jobctl`: the command line. Each subcommand lives in lib/cli/commands/<name>.ts and is loaded
  * only when called, so `jobctl send` does not pay for the sandbox or the schedule parser.
  */
+import { closeIdleConnections } from '../providers/http';
+import { didYouMean } from '../suggest';
 import { type Command, type Io, UsageError } from './command';
+import { connectionRefused, isBrokenPipe } from './errors';
 
-const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
-  run: () => import('./commands/run'),
-  apply: () => import('./commands/apply'),
-  send: () => import('./commands/send'),
-  results: () => import('./commands/results'),
-  describe: () => import('./commands/describe'),
-  list: () => import('./commands/list'),
-  schedules: () => import('./commands/schedules'),
-  redrive: () => import('./commands/redrive'),
-  sandbox: () => import('./commands/sandbox'),
-  plan: () => import('./commands/plan'),
-  reconcile: () => import('./commands/reconcile'),
-};
-
-const SUMMARY: Record<string, string> = {
-  run: 'the controller on one machine: queue consumer, schedules, sandbox (npm start)',
-  apply: 'execute transition messages directly, print one outcome per line',
-  send: 'put transition messages on the requests queue',
-  results: 'read outcomes from the results queue',
-  describe: 'show one job',
-  list: 'list jobs (status filter, description prefix)',
-  schedules: 'list the schedules in serverless.yml with their next fire times',
-  redrive: 'move dead-lettered messages back to the requests queue',
-  sandbox: 'run the sandbox provider alone',
-  plan: 'what the reconciler would do now (or --at), and why (read-only)',
-  reconcile: 'reconcile policies.yml now, through the requests queue',
+/** The one list of commands: name → summary (for `jobctl --help`) and the module that runs it. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
+  run: {
+    summary: 'the controller on one machine: queue consumer, schedules, sandbox (npm start)',
+    load: () => import('./commands/run'),
+  },
+  apply: {
+    summary: 'execute transition messages directly, print one outcome per line',
+    load: () => import('./commands/apply'),
+  },
+  send: { summary: 'put transition messages on the requests queue', load: () => import('./commands/send') },
+  results: { summary: 'read outcomes from the results queue', load: () => import('./commands/results') },
+  describe: { summary: 'show one job', load: () => import('./commands/describe') },
+  list: { summary: 'list jobs (status filter, description prefix)', load: () => import('./commands/list') },
+  schedules: {
+    summary: 'list the schedules in serverless.yml with their next fire times',
+    load: () => import('./commands/schedules'),
+  },
+  redrive: {
+    summary: 'move dead-lettered messages back to the requests queue',
+    load: () => import('./commands/redrive'),
+  },
+  sandbox: { summary: 'run the sandbox provider alone', load: () => import('./commands/sandbox') },
+  history: { summary: 'the job ledger, newest first', load: () => import('./commands/history') },
+  plan: {
+    summary: 'what the reconciler would do now (or --at), and why (read-only)',
+    load: () => import('./commands/plan'),
+  },
+  reconcile: {
+    summary: 'reconcile policies.yml now, through the requests queue',
+    load: () => import('./commands/reconcile'),
+  },
 };
 
 export const usage = () =>
   [
     'usage: jobctl <command> [options]      (jobctl <command> --help for more)',
     '',
-    ...Object.entries(SUMMARY).map(([n, s]) => `  ${n.padEnd(10)} ${s}`),
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`),
     '',
     'Configuration comes from the environment: see README.md § Configuration.',
   ].join('\n');
@@ -47,12 +56,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     io.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;
   }
-  const load = COMMANDS[name];
-  if (!load) {
-    io.stderr.write(`jobctl: unknown command ${JSON.stringify(name)}\n\n${usage()}\n`);
+  const entry = COMMANDS[name];
+  if (!entry) {
+    const near = didYouMean(name, Object.keys(COMMANDS));
+    io.stderr.write(
+      `jobctl: unknown command ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''}\n\n${usage()}\n`,
+    );
     return 2;
   }
-  const { command } = await load();
+  const { command } = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(`${command.help.trim()}\n`);
     return 0;
@@ -64,15 +76,31 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       io.stderr.write(`jobctl ${name}: ${e.message}\n(jobctl ${name} --help for usage)\n`);
       return 2;
     }
+    // The reader went away (`jobctl list | head -1`): nothing left to say, and no one to say it to.
+    if (isBrokenPipe(e)) return 0;
+    const refused = connectionRefused(e);
+    if (refused) {
+      io.stderr.write(`jobctl ${name}: ${refused}\n`);
+      return 1;
+    }
     io.stderr.write(`jobctl ${name}: ${(e as Error).message ?? String(e)}\n`);
     return 1;
   } finally {
-    const { closeIdleConnections } = await import('../providers/http');
+    // Imported up front: on Ctrl-C the signal also reaches tsx's compiler service, so a module
+    // first loaded now could not be compiled any more.
     closeIdleConnections();
   }
 }
 
+/**
+ * The process's streams. A closed pipe on stdout (EPIPE) ends the process quietly with status 0,
+ * as `head` expects of the commands it reads from, instead of an unhandled 'error' stack trace.
+ */
 function processIo(): Io {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   let interrupted: Promise<void> | undefined;
   return {
     stdin: process.stdin,

@@ -4,7 +4,7 @@
  * sends without parsing a URL per call. A template that can never be an origin is configuration,
  * refused at once; a target that cannot fill it is that transition's fault (`invalid`).
  */
-import { ProviderError } from './errors';
+import { ProviderError, redact } from './errors';
 import type { HttpTarget } from './http';
 import { fillEndpoint } from './rules';
 import type { Target } from './types';
@@ -25,18 +25,18 @@ const MAX_CACHED = 1024;
 
 /** @throws Error naming the provider when the template is not an http(s) origin. */
 export function endpointResolver(provider: string, template: string): (target: Target) => Origin {
+  // Named in errors without its userinfo: `http://user:password@host` must not reach a log.
+  const shown = JSON.stringify(redact(template));
   let sample: URL;
   try {
     sample = new URL(fillEndpoint(template, 'ap-guangzhou', '100000000001'));
   } catch {
-    throw new Error(`the ${provider} endpoint ${JSON.stringify(template)} is not a URL template`);
+    throw new Error(`the ${provider} endpoint ${shown} is not a URL template`);
   }
   if (sample.protocol !== 'https:' && sample.protocol !== 'http:')
-    throw new Error(`the ${provider} endpoint ${JSON.stringify(template)} must be http:// or https://`);
+    throw new Error(`the ${provider} endpoint ${shown} must be http:// or https://`);
   if (sample.pathname !== '/' || sample.search || sample.hash || sample.username || sample.password)
-    throw new Error(
-      `the ${provider} endpoint ${JSON.stringify(template)} must be an origin only (no path, query or user)`,
-    );
+    throw new Error(`the ${provider} endpoint ${shown} must be an origin only (no path, query or user)`);
 
   const cache = new Map<string, Origin>();
   return (target) => {

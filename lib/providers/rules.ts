@@ -4,6 +4,18 @@
  */
 import type { ProviderName } from './types';
 
+/** The documented limits every provider shares, checked before any request is sent. */
+export const MAX_PRIORITY = 2147483647;
+export const MAX_REASON_BYTES = 256;
+/** ListJobs page size: COS `maxResults` and OSS `max-keys` take 1–1000. */
+export const MAX_LIST_RESULTS = 1000;
+/**
+ * The reason sent with an OSS Cancelled that has none. OSS's UpdateJobStatus reference says the
+ * reason may be left out only for Ready (1–256 characters otherwise), while its Go SDK's live test
+ * cancels without one: sending this satisfies both readings.
+ */
+export const OSS_DEFAULT_CANCEL_REASON = 'cancelled by jobctl';
+
 export interface ProviderRules {
   /** Is `account` required, and what must it look like. */
   account: { required: boolean; pattern: RegExp; rule: string };

@@ -46,6 +46,17 @@ export interface Job {
   /** ISO 8601, as the provider returned it. */
   creationTime: string | null;
   statusUpdateReason: string | null;
+  /**
+   * Task counts from the job's `ProgressSummary` (DescribeJob and ListJobs of every provider carry
+   * one); `null` when the answer has none. Optional so that hand-built jobs may leave it out.
+   */
+  progress?: TaskProgress | null;
+}
+
+export interface TaskProgress {
+  total: number;
+  succeeded: number;
+  failed: number;
 }
 
 export interface ListQuery {

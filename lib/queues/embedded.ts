@@ -11,7 +11,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { type BuildAppOptions, buildApp } from 'fauxqs';
-import { openQueuePersistence, type PersistenceOptions, type RestoreReport } from './persist';
+import { newSqsStore, openQueuePersistence, type PersistenceOptions, type RestoreReport } from './persist';
 
 export interface EmbeddedQueue {
   endpoint: string;
@@ -31,20 +31,21 @@ export async function startEmbeddedQueue(
   } = {},
 ): Promise<EmbeddedQueue> {
   const persistence = opts.dataDir ? await openQueuePersistence(opts.dataDir, opts.persistence) : undefined;
+  const sqsStore = persistence?.store ?? (await newSqsStore());
+  // Queue URLs named after the host the client called (`http://127.0.0.1:PORT/000000000000/NAME`),
+  // not fauxqs's `sqs.<region>.localhost`, which plain SQS clients and the AWS CLI cannot resolve:
+  // printed URLs work as they are, with no endpoint override.
+  sqsStore.host = '';
   // buildApp makes its own SNS and S3 stores when only the SQS one is given.
-  const stores = persistence
-    ? ({ sqsStore: persistence.store } as unknown as BuildAppOptions['stores'])
-    : undefined;
-  const app = buildApp({
-    logger: false,
-    defaultRegion: opts.region ?? 'us-east-1',
-    ...(stores ? { stores } : {}),
-  });
+  const stores = { sqsStore } as unknown as BuildAppOptions['stores'];
+  const app = buildApp({ logger: false, defaultRegion: opts.region ?? 'us-east-1', stores });
   let address: string;
   try {
     address = await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
   } catch (e) {
     persistence?.close();
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new PortTakenError(opts.port ?? 0, 'the embedded queue', '--queue-port');
     throw e;
   }
   const port = Number(new URL(address).port);
@@ -62,6 +63,16 @@ export async function startEmbeddedQueue(
       }
     },
   };
+}
+
+/** A fixed port already in use: says by what, and the flag that picks another. */
+export class PortTakenError extends Error {
+  override readonly name = 'PortTakenError';
+  constructor(port: number, what: string, flag: string) {
+    super(
+      `port ${port} for ${what} is taken (another \`jobctl run\` in another directory?): stop it, or pick another port with ${flag} N (0: any free port)`,
+    );
+  }
 }
 
 export interface QueueSet {

@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EmbeddedQueue, startEmbeddedQueue } from './embedded';
-import { JOURNAL_FILE } from './persist';
+import { checkFauxqsSurfaces, describeRestore, FAUXQS_SURFACES, JOURNAL_FILE } from './persist';
 import { createSqsClient } from './sqs';
 
 let dir: string;
@@ -96,6 +96,17 @@ async function counts(sqs: SQSClient, url: string) {
 
 /** The URL this run gives a queue (the port changes between runs). */
 const urlNow = async (sqs: SQSClient, name: string) => createQueue(sqs, name);
+
+describe('the fauxqs internals persistence depends on', () => {
+  it('are all still there in the installed fauxqs (each problem names its surface)', async () => {
+    const problems = await checkFauxqsSurfaces();
+    expect(
+      problems,
+      `fauxqs changed what lib/queues/persist.ts wraps — re-check FAUXQS_SURFACES:\n${problems.join('\n')}`,
+    ).toEqual([]);
+    expect(FAUXQS_SURFACES.length).toBe(9);
+  });
+});
 
 describe('embedded queue with a data directory', () => {
   it('keeps sent messages — body, attributes, ids, timestamps — across a restart', async () => {
@@ -297,21 +308,27 @@ describe('embedded queue with a data directory', () => {
     expect(order.filter((b) => b.startsWith('B'))).toEqual([]);
   });
 
-  it('ignores a last line torn by a kill mid-write', async () => {
-    let sqs = await open();
+  it('ignores a last line torn by a kill mid-write, and says so', async () => {
+    const warnings: string[] = [];
+    const warn = (m: string) => warnings.push(m);
+    let sqs = await open({ persistence: { warn } });
     const url = await createQueue(sqs, 'torn');
     for (const b of ['one', 'two']) await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: b }));
     await running!.stop();
     running = undefined;
     appendFileSync(join(dir, JOURNAL_FILE), '{"t":"send","q":"torn","m":{"messageId":"half-writ');
 
-    sqs = await open();
+    sqs = await open({ persistence: { warn } });
     expect(running!.restored).toMatchObject({ messages: 2, tornLines: 1 });
+    expect(warnings).toEqual([
+      expect.stringMatching(/queue\.jsonl: dropped its last line, cut short by a kill/),
+    ]);
     const now = await urlNow(sqs, 'torn');
     await sqs.send(new SendMessageCommand({ QueueUrl: now, MessageBody: 'three' }));
     // The torn line is gone with the compaction at start, so it cannot end up mid-file.
-    sqs = await open();
-    expect(running!.restored).toMatchObject({ messages: 3, tornLines: 0 });
+    sqs = await open({ persistence: { warn } });
+    expect(running!.restored).toMatchObject({ messages: 3, tornLines: 0, perQueue: { torn: 3 } });
+    expect(warnings).toHaveLength(1);
     expect((await drainAll(sqs, await urlNow(sqs, 'torn'))).map((m) => m.Body).sort()).toEqual([
       'one',
       'three',
@@ -371,6 +388,61 @@ describe('embedded queue with a data directory', () => {
       /not a jobctl-queue\/1 journal.*move it away/,
     );
     expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe('{"jobs":[]}\n');
+  });
+
+  it('refuses a damaged line before the last one, naming the file and the line, and keeps the file', async () => {
+    const sqs = await open();
+    const url = await createQueue(sqs, 'damaged');
+    for (const b of ['one', 'two', 'three'])
+      await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: b }));
+    await running!.stop();
+    running = undefined;
+    const file = join(dir, JOURNAL_FILE);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    // Line 3 is the first send (head, queue, send…): damage it in the middle of the file.
+    lines[2] = lines[2]!.slice(0, 20);
+    const damaged = lines.join('\n');
+    writeFileSync(file, damaged);
+    await expect(startEmbeddedQueue({ dataDir: dir })).rejects.toThrow(
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: not a journal line`),
+    );
+    expect(readFileSync(file, 'utf8')).toBe(damaged);
+    // A line that is JSON but not a record the journal writes is damage too.
+    lines[2] = '{"t":"nonsense"}';
+    writeFileSync(file, lines.join('\n'));
+    await expect(startEmbeddedQueue({ dataDir: dir })).rejects.toThrow(/queue\.jsonl:3: unknown record type/);
+  });
+
+  it('refuses a file of random bytes instead of starting an empty queue over it', async () => {
+    const file = join(dir, JOURNAL_FILE);
+    for (const bytes of [
+      Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256)),
+      Buffer.from('no newline at all, not even one'),
+    ]) {
+      writeFileSync(file, bytes);
+      await expect(startEmbeddedQueue({ dataDir: dir })).rejects.toThrow(/queue\.jsonl:1: not a/);
+      expect(readFileSync(file).equals(bytes)).toBe(true);
+    }
+  });
+
+  it('reports what it restored, per queue', async () => {
+    const sqs = await open();
+    const a = await createQueue(sqs, 'qa');
+    const b = await createQueue(sqs, 'qb');
+    for (const body of ['1', '2']) await sqs.send(new SendMessageCommand({ QueueUrl: a, MessageBody: body }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: b, MessageBody: '3' }));
+    await receive(sqs, b);
+    await open();
+    expect(running!.restored).toEqual({
+      queues: 2,
+      messages: 3,
+      inFlight: 1,
+      perQueue: { qa: 2, qb: 1 },
+      tornLines: 0,
+    });
+    expect(describeRestore(running!.restored!)).toBe(
+      'restored 3 message(s) in 2 queue(s) (qa 2, qb 1), 1 in flight',
+    );
   });
 
   it('loses no acknowledged send when the process is killed with SIGKILL mid-stream', async () => {

@@ -18,13 +18,14 @@
  *
  * The seam is fauxqs's SqsStore, which its package does not export: it is loaded from the
  * installed package's own files (next to its entry point) and handed to `buildApp({ stores })`,
- * and its queues' methods are wrapped per instance. `assertShape` fails loudly if a fauxqs
- * upgrade moves what is wrapped here.
+ * and its queues' methods are wrapped per instance. FAUXQS_SURFACES lists every private surface
+ * this relies on; `checkFauxqsSurfaces` fails loudly, naming it, if a fauxqs upgrade moves one.
  */
 import {
   closeSync,
   existsSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -89,6 +90,8 @@ export interface FqStore {
   queues: Map<string, FqQueue>;
   queuesByName: Map<string, FqQueue>;
   region?: string;
+  /** `sqs.<region>.<host>` in queue URLs; '' names them after the request's own host. */
+  host: string;
   createQueue(
     name: string,
     url: string,
@@ -104,44 +107,135 @@ export interface FqStore {
 
 type StoreClass = new () => FqStore;
 
+/**
+ * Every fauxqs-internal surface this module depends on, in one place: checked against fauxqs
+ * 1.9.2. None of it is fauxqs's public API, so an upgrade may move any of it; `checkFauxqsSurfaces`
+ * tests each (at start, and in persist.test.ts) and names what moved. Behaviour relied on but not
+ * checkable here: fauxqs's handlers run synchronously from the store call to the reply (so a line
+ * written inside the call is on disk before the answer), and TagQueue/UntagQueue edit `queue.tags`
+ * in place.
+ */
+export const FAUXQS_SURFACES = [
+  'dist/sqs/sqsStore.js exports class SqsStore (not exported by the package)',
+  'buildApp({ stores: { sqsStore } }) uses the store it is given (dist/app.js)',
+  'SqsStore#createQueue/deleteQueue/getQueue/purgeAll/buildQueueUrl, #queues and #queuesByName Maps',
+  'SqsQueue#isFifo/enqueue/dequeue/deleteMessage/changeVisibility/purge/setAttributes/recordDeduplication',
+  'SqsQueue#tags, #inflightMessages, #fifoLockedGroups are Maps; #sequenceCounter a number',
+  'SqsQueue#inflightMessages values are { message, receiptHandle, visibilityDeadline } keyed by receipt handle',
+  'SqsQueue#dequeue moves a message past maxReceiveCount by calling the DLQ queue’s enqueue during the dequeue',
+  'FIFO deduplication window DEDUP_WINDOW_MS = 5 minutes (sqsStore.js)',
+  'FIFO group key of a message without MessageGroupId is "__default" (fifoLockedGroups)',
+] as const;
+
 let storeClass: Promise<StoreClass> | undefined;
+
+const sqsStoreUrl = () => new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs'));
+
+/** A fresh fauxqs store (no persistence): the embedded queue sets how it names its queues. */
+export async function newSqsStore(): Promise<FqStore> {
+  return new (await loadStoreClass())();
+}
 
 /** fauxqs's SqsStore class: the same module its app.js imports, found beside the entry point. */
 function loadStoreClass(): Promise<StoreClass> {
   storeClass ??= (async () => {
-    const url = new URL('./sqs/sqsStore.js', import.meta.resolve('fauxqs'));
-    const mod = (await import(url.href)) as { SqsStore?: StoreClass };
-    if (typeof mod.SqsStore !== 'function') throw new Error(`fauxqs: no SqsStore in ${url.href}`);
-    assertShape(new mod.SqsStore());
-    return mod.SqsStore;
+    const problems = await checkFauxqsSurfaces();
+    if (problems.length)
+      throw new Error(
+        `this fauxqs version does not have what queue persistence wraps (${problems.join('; ')}); ` +
+          'run without --data-dir or pin fauxqs 1.9.x',
+      );
+    return ((await import(sqsStoreUrl().href)) as { SqsStore: StoreClass }).SqsStore;
   })();
   return storeClass;
 }
 
-function assertShape(store: FqStore): void {
-  const q = store.createQueue('probe', 'http://probe/0/probe', 'arn:aws:sqs:x:0:probe');
-  const missing = [
-    ...['getQueue', 'deleteQueue', 'purgeAll', 'buildQueueUrl'].filter(
-      (k) => typeof (store as unknown as Record<string, unknown>)[k] !== 'function',
-    ),
-    ...[
-      'isFifo',
-      'enqueue',
-      'dequeue',
-      'deleteMessage',
-      'changeVisibility',
-      'purge',
-      'setAttributes',
-      'recordDeduplication',
-    ].filter((k) => typeof (q as unknown as Record<string, unknown>)[k] !== 'function'),
-    ...(['tags', 'inflightMessages', 'fifoLockedGroups'] as const).filter((k) => !(q[k] instanceof Map)),
-    ...(typeof q.sequenceCounter === 'number' ? [] : ['sequenceCounter']),
-  ];
-  if (missing.length)
-    throw new Error(
-      `this fauxqs version does not have what queue persistence wraps (${missing.join(', ')}); ` +
-        'run without --data-dir or pin fauxqs 1.9.x',
-    );
+/** What of FAUXQS_SURFACES the installed fauxqs no longer has, each naming the surface. */
+export async function checkFauxqsSurfaces(): Promise<string[]> {
+  const url = sqsStoreUrl();
+  let mod: { SqsStore?: StoreClass };
+  try {
+    mod = (await import(url.href)) as { SqsStore?: StoreClass };
+  } catch (e) {
+    return [`${FAUXQS_SURFACES[0]}: cannot load ${url.href} (${(e as Error).message})`];
+  }
+  if (typeof mod.SqsStore !== 'function') return [`${FAUXQS_SURFACES[0]}: no SqsStore in ${url.href}`];
+  const problems: string[] = [];
+  const source = readFileSync(url, 'utf8');
+  const app = readFileSync(new URL('../app.js', url), 'utf8');
+  if (!/options\?\.stores\?\.sqsStore/.test(app)) problems.push(FAUXQS_SURFACES[1]);
+  if (!/DEDUP_WINDOW_MS = 5 \* 60 \* 1000/.test(source)) problems.push(FAUXQS_SURFACES[7]);
+  if (!/messageGroupId \?\? "__default"/.test(source)) problems.push(FAUXQS_SURFACES[8]);
+
+  const store = new mod.SqsStore();
+  const fn = (o: object, k: string) => typeof (o as Record<string, unknown>)[k] === 'function';
+  const missingStore = ['createQueue', 'deleteQueue', 'getQueue', 'purgeAll', 'buildQueueUrl'].filter(
+    (k) => !fn(store, k),
+  );
+  if (!(store.queues instanceof Map)) missingStore.push('queues');
+  if (!(store.queuesByName instanceof Map)) missingStore.push('queuesByName');
+  if (missingStore.length) return [...problems, `${FAUXQS_SURFACES[2]}: missing ${missingStore.join(', ')}`];
+
+  const dlq = store.createQueue('probe-dlq', 'http://probe/0/probe-dlq', 'arn:aws:sqs:x:0:probe-dlq');
+  const q = store.createQueue('probe', 'http://probe/0/probe', 'arn:aws:sqs:x:0:probe', {
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 }),
+  });
+  const missingQueue = [
+    'isFifo',
+    'enqueue',
+    'dequeue',
+    'deleteMessage',
+    'changeVisibility',
+    'purge',
+    'setAttributes',
+    'recordDeduplication',
+  ].filter((k) => !fn(q, k));
+  if (missingQueue.length) return [...problems, `${FAUXQS_SURFACES[3]}: missing ${missingQueue.join(', ')}`];
+  const notMaps = (['tags', 'inflightMessages', 'fifoLockedGroups'] as const).filter(
+    (k) => !(q[k] instanceof Map),
+  );
+  if (notMaps.length || typeof q.sequenceCounter !== 'number')
+    problems.push(`${FAUXQS_SURFACES[4]}: ${[...notMaps, 'sequenceCounter'].join(', ')}`);
+
+  // Behaviour: one receive puts the message in flight as recorded; the next moves it to the DLQ
+  // through the DLQ's enqueue, inside the dequeue.
+  try {
+    const msg: FqMessage = {
+      messageId: 'probe-1',
+      body: 'probe',
+      md5OfBody: '',
+      messageAttributes: {},
+      md5OfMessageAttributes: '',
+      sentTimestamp: Date.now(),
+      approximateReceiveCount: 0,
+    };
+    q.enqueue(msg);
+    const resolver = (arn: string) => (arn === dlq.arn ? dlq : undefined);
+    const [got] = q.dequeue(1, 30, resolver);
+    const e = got && q.inflightMessages.get(got.ReceiptHandle);
+    if (
+      !e ||
+      e.message !== msg ||
+      e.receiptHandle !== got.ReceiptHandle ||
+      typeof e.visibilityDeadline !== 'number'
+    )
+      problems.push(FAUXQS_SURFACES[5]);
+    q.changeVisibility(got?.ReceiptHandle ?? '', 0);
+    let movedDuringDequeue = false;
+    let inDequeue = false;
+    const enqueue = dlq.enqueue.bind(dlq);
+    dlq.enqueue = (m) => {
+      movedDuringDequeue = inDequeue && m.messageId === msg.messageId;
+      enqueue(m);
+    };
+    inDequeue = true;
+    q.dequeue(1, 30, resolver);
+    inDequeue = false;
+    if (!movedDuringDequeue) problems.push(FAUXQS_SURFACES[6]);
+  } catch (e) {
+    problems.push(`${FAUXQS_SURFACES[5]} / ${FAUXQS_SURFACES[6]}: ${(e as Error).message}`);
+  }
+  return problems;
 }
 
 // ── the journal's records ──────────────────────────────────────────────────────────────────
@@ -273,36 +367,71 @@ export function applyRecord(image: Image, r: JournalRecord): void {
 
 export interface ReplayReport {
   image: Image;
-  /** Lines that were not JSON: a last line cut short by a kill, or the remains of a failed write. */
+  /** 1 when the last line was cut short by a kill mid-write (dropped: never acknowledged), else 0. */
   tornLines: number;
 }
 
-/** Read a journal (absent → empty). A file that is not ours is refused rather than overwritten. */
+/**
+ * Read a journal (absent → empty). Only a last line without its newline may be damaged: a kill
+ * mid-write leaves that, and its change was never acknowledged. Anything else — a bad line
+ * before the last, a file that is not ours, random bytes — refuses, naming the file and the line,
+ * rather than start an empty queue over messages that were promised.
+ */
 export function replayJournal(file: string): ReplayReport {
   const image: Image = new Map();
   if (!existsSync(file)) return { image, tornLines: 0 };
-  const lines = readFileSync(file, 'utf8').split('\n');
-  let tornLines = 0;
-  let first = true;
-  for (const [i, line] of lines.entries()) {
-    if (!line) continue;
-    let r: JournalRecord;
+  const { records, torn } = readJournalLines(file);
+  for (const [k, { line, value }] of records.entries()) {
+    const r = value as JournalRecord;
+    if (k === 0 && (r?.t !== 'head' || (r as { format?: unknown }).format !== FORMAT))
+      throw new Error(`${file}:${line}: not a ${FORMAT} journal; move it away to start an empty queue`);
     try {
-      r = JSON.parse(line) as JournalRecord;
-    } catch {
-      tornLines++;
-      continue;
-    }
-    if (first && (r.t !== 'head' || r.format !== FORMAT))
-      throw new Error(`${file} is not a ${FORMAT} journal; move it away to start an empty queue`);
-    first = false;
-    try {
+      if (typeof r !== 'object' || r === null) throw new Error('not a record');
       applyRecord(image, r);
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: ${(e as Error).message}`);
+      throw new Error(`${file}:${line}: ${(e as Error).message}; the journal is damaged`);
     }
   }
-  return { image, tornLines };
+  return { image, tornLines: torn ? 1 : 0 };
+}
+
+export interface JournalLines {
+  /** Every whole line, decoded, with its 1-based line number. */
+  records: { line: number; value: unknown }[];
+  /** The file ended in a partial line (no newline), which was dropped. */
+  torn: boolean;
+}
+
+/**
+ * The lines of a JSON-lines journal, strictly: every line ends in a newline and is JSON, except
+ * that a last line without its newline (a write cut short) is dropped and reported. A file whose
+ * only content is such a fragment is not a journal at all, so it is refused, not read as empty.
+ */
+export function readJournalLines(file: string): JournalLines {
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  const tail = lines.pop() ?? '';
+  const torn = tail.length > 0;
+  if (torn && lines.length === 0)
+    throw new Error(`${file}:1: not a journal (no complete line); move it away to start afresh`);
+  const records = lines.map((text, i) => {
+    try {
+      if (!text) throw new Error('empty line');
+      return { line: i + 1, value: JSON.parse(text) as unknown };
+    } catch (e) {
+      throw new Error(
+        `${file}:${i + 1}: not a journal line (${(e as Error).message}); the file is damaged, ` +
+          'and only its last line may be cut short — move it away to start afresh',
+      );
+    }
+  });
+  return { records, torn };
+}
+
+/** Write all of `data` at `pos`; returns the position after it. */
+export function writeAllSync(fd: number, data: Buffer, pos: number): number {
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, pos + off);
+  return pos + data.length;
 }
 
 // ── the journal file ────────────────────────────────────────────────────────────────────────
@@ -311,8 +440,8 @@ class Journal {
   private fd: number | undefined;
   private pending: string[] = [];
   private depth = 0;
-  /** A write failed part-way: the next one starts on a fresh line so only that line is lost. */
-  private cut = false;
+  /** Where the next line goes: the end of the last whole line. */
+  private pos = 0;
   private bytes = 0;
   private snapshotBytes = 0;
   live = false;
@@ -348,14 +477,18 @@ class Journal {
       this.pending = [];
       return;
     }
-    const data = Buffer.from((this.cut ? '\n' : '') + this.pending.join(''));
+    const data = Buffer.from(this.pending.join(''));
     this.pending = [];
     try {
-      for (let off = 0; off < data.length; ) off += writeSync(this.fd, data, off, data.length - off);
-      this.cut = false;
+      this.pos = writeAllSync(this.fd, data, this.pos);
     } catch (e) {
       // The caller's request fails, so its change was never acknowledged; a send is retried.
-      this.cut = true;
+      // Cut the partial line off: a torn line may only ever be the last one (see replayJournal).
+      try {
+        ftruncateSync(this.fd, this.pos);
+      } catch {
+        // If this fails too the torn line is the last one, unless a later write succeeds.
+      }
       throw e;
     }
     this.bytes += data.length;
@@ -397,7 +530,7 @@ class Journal {
     // the rename can leave lines going to a file that is no longer there.
     const fd = openSync(tmp, 'w');
     try {
-      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+      writeAllSync(fd, data, 0);
       // Once per compaction: a rename that a power cut could undo would lose the whole file.
       fsyncSync(fd);
       renameSync(tmp, this.file);
@@ -408,7 +541,7 @@ class Journal {
     }
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = fd;
-    this.cut = false;
+    this.pos = data.length;
     this.bytes = 0;
     this.snapshotBytes = data.length;
   }
@@ -427,7 +560,20 @@ export interface RestoreReport {
   /** Messages restored, and of them those still in flight (they return after their deadline). */
   messages: number;
   inFlight: number;
+  /** Messages restored per queue name (in flight included). */
+  perQueue: Record<string, number>;
   tornLines: number;
+}
+
+/** One line for a person: what a restart found (`jobctl run` prints it). */
+export function describeRestore(r: RestoreReport): string {
+  const per = Object.entries(r.perQueue)
+    .map(([q, n]) => `${q} ${n}`)
+    .join(', ');
+  return (
+    `restored ${r.messages} message(s) in ${r.queues} queue(s)${per ? ` (${per})` : ''}, ${r.inFlight} in flight` +
+    (r.tornLines ? '; dropped a last journal line cut short by a kill (never acknowledged)' : '')
+  );
 }
 
 export interface QueuePersistence {
@@ -448,6 +594,8 @@ export interface QueuePersistence {
 export interface PersistenceOptions {
   /** Compact while running once the journal has grown past this (and twice the snapshot). */
   compactAfterBytes?: number;
+  /** Where a dropped torn line is reported; default stderr. */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -467,6 +615,10 @@ export async function openQueuePersistence(
   try {
     const file = join(dataDir, JOURNAL_FILE);
     const { image, tornLines } = replayJournal(file);
+    if (tornLines)
+      (opts.warn ?? ((m) => process.stderr.write(`jobctl: ${m}\n`)))(
+        `${file}: dropped its last line, cut short by a kill mid-write (that change was never acknowledged)`,
+      );
     journal = new Journal(file, image, opts.compactAfterBytes ?? 64 * 1024 * 1024);
     store = new SqsStore();
     instrumentStore(store, journal);
@@ -503,12 +655,13 @@ export async function openQueuePersistence(
 }
 
 /**
- * One process per data directory: a second one would compact the file from under the first,
- * whose later lines would land in the replaced file and be lost. The lock names its owner's
- * pid; a lock whose owner is gone (kill -9) is taken over.
+ * One process per data directory (per lock file: the queue and the sandbox each take their own):
+ * a second one would compact the file from under the first, whose later lines would land in the
+ * replaced file and be lost. The lock names its owner's pid; a lock whose owner is gone (kill -9)
+ * is taken over.
  */
-function lockDataDir(dataDir: string): { release(): void } {
-  const path = resolve(dataDir, LOCK_FILE);
+export function lockDataDir(dataDir: string, lockFile = LOCK_FILE): { release(): void } {
+  const path = resolve(dataDir, lockFile);
   if (heldLocks.has(path)) throw new Error(`${dataDir} is in use by process ${process.pid} (this one)`);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -564,7 +717,9 @@ function restore(store: FqStore, image: Image): Omit<RestoreReport, 'tornLines'>
   const now = Date.now();
   let messages = 0;
   let inFlight = 0;
+  const perQueue: Record<string, number> = {};
   for (const qi of image.values()) {
+    perQueue[qi.meta.q] = qi.msgs.size;
     const { q: name, url, arn, a, g, c, l } = qi.meta;
     const q = store.createQueue(name, url, arn, a, g);
     q.createdTimestamp = c;
@@ -588,7 +743,7 @@ function restore(store: FqStore, image: Image): Omit<RestoreReport, 'tornLines'>
     }
     for (const [k, d] of qi.dedup) if (d.at + DEDUP_WINDOW_MS > now) q.recordDeduplication(k, d.id, d.s);
   }
-  return { queues: image.size, messages, inFlight };
+  return { queues: image.size, messages, inFlight, perQueue };
 }
 
 /** Map whose changes are journaled: fauxqs's TagQueue / UntagQueue edit `queue.tags` directly. */

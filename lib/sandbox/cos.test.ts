@@ -262,11 +262,11 @@ describe('documented errors', () => {
       message: 'Error with the job status change',
     },
     {
-      name: 'a change to a completed job',
+      name: 'a change to a completed job (NoSuchJob, as the batch error table says)',
       call: { method: 'POST', path: '/jobs/complete-1/status', query: { requestedJobStatus: 'Cancelled' } },
-      status: 400,
-      code: 'InvalidRequest',
-      message: 'The specified job has already been completed',
+      status: 404,
+      code: 'NoSuchJob',
+      message: 'The specified job does not exist or has already been completed',
     },
     {
       name: 'priority missing',
@@ -391,8 +391,64 @@ describe('documented errors', () => {
     });
   });
 
+  it('a finished job answers NoSuchJob to a change, yet DescribeJob still returns it', async () => {
+    const change = await cosCall(cos, sb, {
+      method: 'POST',
+      path: '/jobs/complete-1/status',
+      query: { requestedJobStatus: 'Ready' },
+    });
+    expect(change).toMatchObject({ ok: false, error: { statusCode: 404, code: 'NoSuchJob' } });
+    const d = jobXml(await cosCall(cos, sb, { method: 'GET', path: '/jobs/complete-1' }));
+    expect((d.DescribeJobResult as { Job: { Status: string } }).Job.Status).toBe('Complete');
+  });
+
   it('leaves jobs untouched by refused requests', () => {
     expect(sb.store.get(SCOPE, 'suspended-2')).toMatchObject({ status: 'Suspended', priority: 10 });
+  });
+});
+
+describe('target scope: region and UIN as well as APPID', () => {
+  /** A signed GET for `path` with the Host a COS client sends to `{uin}.cos-control.{region}.…`. */
+  function describeAs(host: string, jobId: string) {
+    const headers = { host, 'x-cos-appid': EXAMPLE.cos.appId };
+    const authorization = COS.getAuthorization({
+      SecretId: sb.credentials.cos.secretId,
+      SecretKey: sb.credentials.cos.secretKey,
+      Method: 'GET',
+      Pathname: `/jobs/${jobId}`,
+      Headers: headers,
+    });
+    return rawRequest(`${sb.url}/jobs/${jobId}`, { method: 'GET', headers: { ...headers, authorization } });
+  }
+
+  it('a typo in the region or the UIN finds no job (NoSuchJob), as COS answers; the right ones do', async () => {
+    sb.store.createJob(
+      {
+        provider: 'cos',
+        namespace: EXAMPLE.cos.appId,
+        region: EXAMPLE.cos.region,
+        account: EXAMPLE.cos.account,
+      },
+      { priority: 1, confirmationRequired: true, jobId: 'scoped-1' },
+    );
+    const right = await describeAs(
+      `${EXAMPLE.cos.account}.cos-control.${EXAMPLE.cos.region}.myqcloud.com`,
+      'scoped-1',
+    );
+    expect(right.status).toBe(200);
+    for (const host of [
+      `${EXAMPLE.cos.account}.cos-control.ap-guangzhuo.myqcloud.com`,
+      `100000000002.cos-control.${EXAMPLE.cos.region}.myqcloud.com`,
+    ]) {
+      const r = await describeAs(host, 'scoped-1');
+      expect({ host, status: r.status, code: errorOf(r).Code }).toEqual({
+        host,
+        status: 404,
+        code: 'NoSuchJob',
+      });
+    }
+    // A bare address says neither, so it sees the job.
+    expect((await describeAs(new URL(sb.url).host, 'scoped-1')).status).toBe(200);
   });
 });
 
@@ -457,6 +513,60 @@ describe('signatures', () => {
   ])('refuses %s with 403 %s', async (_name, key, code) => {
     const r = await cosCall(cosSdk(sb, key), sb, { method: 'GET', path: '/jobs' });
     expect(r).toMatchObject({ ok: false, error: { statusCode: 403, code } });
+  });
+
+  it('accepts an x-cos-security-token the signature does not cover, as COS does (cos-go-sdk-v5 signs first)', async () => {
+    const { headers } = signed({ priority: '3' });
+    const r = await rawRequest(`${sb.url}/jobs/suspended-2/status?priority=3`, {
+      method: 'POST',
+      headers: { ...headers, 'x-cos-security-token': 'session-token-added-after-signing' },
+    });
+    // Authenticated, then refused by the operation for the missing requestedJobStatus.
+    expect({ status: r.status, code: errorOf(r).Code }).toEqual({ status: 400, code: 'InvalidArgument' });
+  });
+
+  it('still refuses a tampered signature when an unsigned token comes with it', async () => {
+    const { headers } = signed({ priority: '3' });
+    const authorization = headers.authorization.replace(
+      /q-signature=([0-9a-f])/,
+      (_m, c: string) => `q-signature=${c === '0' ? '1' : '0'}`,
+    );
+    const r = await rawRequest(`${sb.url}/jobs/suspended-2/status?priority=3`, {
+      method: 'POST',
+      headers: { ...headers, authorization, 'x-cos-security-token': 'session-token' },
+    });
+    expect({ status: r.status, code: errorOf(r).Code }).toEqual({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+    });
+  });
+
+  it('refuses a signed token that was changed after signing', async () => {
+    const host = new URL(sb.url).host;
+    const signedHeaders = {
+      host,
+      'x-cos-appid': EXAMPLE.cos.appId,
+      'x-cos-security-token': 'the-signed-one',
+    };
+    const authorization = COS.getAuthorization({
+      SecretId: sb.credentials.cos.secretId,
+      SecretKey: sb.credentials.cos.secretKey,
+      Method: 'GET',
+      Pathname: '/jobs',
+      Query: {},
+      Headers: signedHeaders,
+    });
+    const send = (token: string) =>
+      rawRequest(`${sb.url}/jobs`, {
+        method: 'GET',
+        headers: { ...signedHeaders, 'x-cos-security-token': token, authorization },
+      });
+    expect((await send('the-signed-one')).status).toBe(200);
+    const r = await send('another-one');
+    expect({ status: r.status, code: errorOf(r).Code }).toEqual({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+    });
   });
 
   it('refuses a request without Authorization as AccessDenied', async () => {

@@ -10,6 +10,7 @@ import {
   DescribeJobCommand,
   ListJobsCommand,
   paginateListJobs,
+  S3ControlClient,
   S3ControlServiceException,
   UpdateJobPriorityCommand,
   UpdateJobStatusCommand,
@@ -202,6 +203,33 @@ describe('operations', () => {
     expect([r.JobId, r.Priority]).toEqual(['active-0001', 0]);
   });
 
+  it('scopes jobs by region too: a request signed for another region finds no job, as S3 answers', async () => {
+    const west = new S3ControlClient({
+      region: 'us-west-2',
+      credentials: {
+        accessKeyId: sb.credentials.s3.accessKeyId,
+        secretAccessKey: sb.credentials.s3.secretAccessKey,
+      },
+      endpointProvider: () => ({ url: new URL(sb.url) }),
+      maxAttempts: 1,
+    });
+    const err = await west
+      .send(
+        new UpdateJobStatusCommand({
+          AccountId: ACCOUNT,
+          JobId: 'suspended-0001',
+          RequestedJobStatus: 'Cancelled',
+        }),
+      )
+      .catch((e: S3ControlServiceException) => e);
+    expect(err).toMatchObject({ name: 'NotFoundException', $metadata: { httpStatusCode: 404 } });
+    const listed = await west.send(new ListJobsCommand({ AccountId: ACCOUNT }));
+    expect((listed.Jobs ?? []).map((j) => j.JobId)).not.toContain('suspended-0001');
+    // The right region still sees it, untouched.
+    const d = await s3.send(new DescribeJobCommand({ AccountId: ACCOUNT, JobId: 'suspended-0001' }));
+    expect(d.Job?.JobId).toBe('suspended-0001');
+  });
+
   it('keeps accounts apart: another account sees none of these jobs', async () => {
     const r = await s3.send(new ListJobsCommand({ AccountId: '999999999999' }));
     expect(r.Jobs ?? []).toEqual([]);
@@ -250,10 +278,11 @@ describe('modeled errors', () => {
       status: 400,
     },
     {
+      // An error the S3 Control model declares for UpdateJobPriority (JobStatusException is not one).
       name: 'a priority change on a finished job',
       send: () =>
         s3.send(new UpdateJobPriorityCommand({ AccountId: ACCOUNT, JobId: 'complete-0001', Priority: 1 })),
-      error: 'JobStatusException',
+      error: 'BadRequestException',
       status: 400,
     },
     {

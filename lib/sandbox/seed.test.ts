@@ -2,6 +2,9 @@
  * The shipped seed set and generated benchmark sets: the example targets have the jobs the README's
  * examples rely on, ids look like the providers' own, and malformed seeds fail loudly.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROVIDERS } from '../providers/types';
 import { JOB_ID_PATTERNS, jobIdFromBytes } from './ids';
@@ -104,5 +107,19 @@ describe('parseSeed', () => {
   it('names the missing namespace field', () => {
     expect(() => seedNamespace({ provider: 'oss', status: 'Active' })).toThrow(/needs "region"/);
     expect(() => seedNamespace({ provider: 'cos', status: 'Active', account: '1' })).toThrow(/needs "appId"/);
+  });
+});
+
+describe('a malformed seed file', () => {
+  it('fails naming the file and the line and column where its JSON breaks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jobctl-seed-'));
+    try {
+      const file = join(dir, 'jobs.json');
+      writeFileSync(file, '{"jobs": [\n  {"provider": "cos",, "status": "Suspended"}\n]}\n');
+      await expect(loadSeedFile(file)).rejects.toThrow(`${file}: not valid JSON`);
+      await expect(loadSeedFile(file)).rejects.toThrow(/at line 2 column 22\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

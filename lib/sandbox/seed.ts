@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { JOB_STATUSES, type JobStatus, PROVIDERS } from '../providers/types';
 import { mulberry32 } from './faults';
 import { jobIdFromRandom } from './ids';
+import { where } from './persistence';
 import type { SeedJob } from './types';
 
 /** The seed set shipped with the project, for the example targets of the README and CONTRACT. */
@@ -70,7 +71,7 @@ export async function loadSeedFile(path: string): Promise<SeedJob[]> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new Error(`${path}: not valid JSON (${(e as Error).message}${where(text, e as Error)})`);
   }
   return parseSeed(json, path);
 }

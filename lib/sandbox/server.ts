@@ -22,7 +22,7 @@ import { type FaultDecision, FaultInjector, type FaultOptions } from './faults';
 import { newJobId } from './ids';
 import { DEFAULT_SUSPENDED_TIMEOUT_MS } from './lifecycle';
 import { OSS_EC, ossErrorBody } from './oss/wire';
-import { createPersister, type Persister, readState } from './persistence';
+import { openPersister, type Persister, type PersisterOptions } from './persistence';
 import { parseQuery, queryParams } from './query';
 import { route } from './router';
 import { s3ErrorBody } from './s3/wire';
@@ -43,8 +43,14 @@ export interface SandboxOptions {
   port?: number;
   /** Jobs to start with, or the path of a seed file. Ignored when `dataDir` already holds state. */
   seed?: SeedJob[] | string;
-  /** Persist to `<dataDir>/sandbox.json` (debounced, atomic) and reload from it on start. */
-  dataDir?: string;
+  /**
+   * Persist to `<dataDir>` (snapshot `sandbox.json` and journal `sandbox.jsonl`; every change on
+   * disk before its answer) and reload from it on start. One sandbox per directory.
+   */
+  dataDir?: string | undefined;
+  persistence?: PersisterOptions;
+  /** Where a dropped torn journal line is reported; default stderr. */
+  warn?: (message: string) => void;
   /** How fast jobs move through the lifecycle; `false` freezes them. Default one step per 10 s. */
   pace?: { stepMs: number } | false;
   /** A Suspended job waiting longer than this fails. Default 30 days, as S3 documents. */
@@ -98,18 +104,25 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   if (pace.stepMs !== null && !(pace.stepMs > 0)) throw new RangeError('pace.stepMs must be > 0');
 
   let persister: Persister | undefined;
-  const store: JobStore = new JobStore({ now, pace, onChange: () => persister?.changed() });
-  const saved = opts.dataDir ? await readState(opts.dataDir) : undefined;
-  if (saved) {
-    store.restore(saved);
-  } else if (opts.seed !== undefined) {
-    const seeds = typeof opts.seed === 'string' ? await loadSeedFile(opts.seed) : opts.seed;
-    store.seed(seeds, newJobId);
-  }
+  const store: JobStore = new JobStore({ now, pace, onChange: (jobs) => persister?.changed(jobs) });
+  const seeds =
+    typeof opts.seed === 'string' ? await loadSeedFile(opts.seed) : opts.seed !== undefined ? opts.seed : [];
   if (opts.dataDir) {
-    persister = createPersister(opts.dataDir, () => store);
-    // The first run writes its seed at once, so the file exists from the start.
-    if (!saved) persister.changed();
+    const dataDir = opts.dataDir;
+    // The lock is taken before anything is read, so that a second sandbox is refused, not merged.
+    persister = openPersister(dataDir, () => store, {
+      ...opts.persistence,
+      load: (s) => {
+        if (s.tornLine)
+          (opts.warn ?? ((m) => process.stderr.write(`jobctl: ${m}\n`)))(
+            `${dataDir}: dropped the journal's last line, cut short by a kill mid-write (that change was never answered)`,
+          );
+        store.restore(s.snapshot);
+      },
+      seed: () => store.seed(seeds, newJobId),
+    });
+  } else {
+    store.seed(seeds, newJobId);
   }
 
   const stats: SandboxStats = {
@@ -223,31 +236,43 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const namespace = namespaceOf(provider, headers, auth.region);
     if (!namespace.ok) return fail(namespace.error);
 
+    const target = targetOf(provider, headers, auth.region);
     try {
       const xml = r.handler(
         {
-          scope: { provider, namespace: namespace.value },
+          scope: { provider, namespace: namespace.value, ...target },
           jobId: r.jobId,
           query: params,
           body,
-          region: auth.region,
+          region: target.region,
         },
         store,
       );
+      // No answer before what it reports is on disk (a refusal changed nothing, but may report
+      // a state another request's pending change made).
+      await persister?.durable();
       answer(200, xml);
     } catch (e) {
-      if (e instanceof SandboxError) return fail(e);
+      if (e instanceof SandboxError) {
+        await persister?.durable();
+        return fail(e);
+      }
       throw e;
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    persister?.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
@@ -285,7 +310,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await done;
-      await persister?.flush();
+      persister?.close();
     },
   };
 }
@@ -369,6 +394,21 @@ function faultError(d: FaultDecision, provider: ProviderName): SandboxError | un
     default:
       return undefined;
   }
+}
+
+/**
+ * The parts of the target a request carries besides its namespace: S3's region is its signature's;
+ * COS's region and UIN are in the host a client addresses (`{uin}.cos-control.{region}.…`), absent
+ * when it speaks to a bare address (then the request does not say, and every region matches).
+ */
+function targetOf(
+  provider: ProviderName,
+  headers: Record<string, string>,
+  signedRegion: string | null,
+): { region: string | null; account: string | null } {
+  if (provider !== 'cos') return { region: signedRegion, account: null };
+  const m = /^([0-9]{1,64})\.cos-control\.([a-z0-9-]{1,64})\./.exec(headers.host ?? '');
+  return m ? { region: m[2]!, account: m[1]! } : { region: null, account: null };
 }
 
 /**

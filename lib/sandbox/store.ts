@@ -7,7 +7,7 @@
 import type { JobStatus } from '../providers/types';
 import { newJobId } from './ids';
 import { automaticStep, decideStatusChange, type Pace, type Requestable, TERMINAL } from './lifecycle';
-import type { SandboxJob, Scope, SeedJob } from './types';
+import { inScope, type SandboxJob, type Scope, type SeedJob } from './types';
 
 export interface ListOptions {
   /** Only these statuses; all when absent or empty. */
@@ -58,8 +58,12 @@ export interface StoreSnapshot {
 export interface JobStoreOptions {
   now: () => number;
   pace: Pace;
-  /** Called after any change (API or lifecycle); persistence debounces on it. */
-  onChange?: () => void;
+  /**
+   * Called, before the change is reported to the caller, with the jobs an API call or a seed
+   * changed; persistence journals them. Steps the clock makes alone are not reported: they follow
+   * from the jobs' state and the clock.
+   */
+  onChange?: (jobs: readonly SandboxJob[]) => void;
 }
 
 interface Namespace {
@@ -84,7 +88,7 @@ export class JobStore {
   private seq = 0;
   readonly now: () => number;
   readonly pace: Pace;
-  private readonly onChange: () => void;
+  private readonly onChange: (jobs: readonly SandboxJob[]) => void;
 
   constructor(opts: JobStoreOptions) {
     this.now = opts.now;
@@ -96,7 +100,7 @@ export class JobStore {
 
   get(scope: Scope, jobId: string): SandboxJob | undefined {
     this.advance();
-    const job = this.ns(scope, false)?.byId.get(jobId);
+    const job = this.find(scope, jobId);
     return job && this.view(job);
   }
 
@@ -106,7 +110,7 @@ export class JobStore {
     const ns = this.ns(scope, false);
     let start = ns ? ns.order.length - 1 : -1;
     if (opts.nextToken !== undefined) {
-      const after = ns?.byId.get(opts.nextToken);
+      const after = this.find(scope, opts.nextToken);
       if (!ns || !after) throw new InvalidNextToken(`no job ${opts.nextToken} to continue after`);
       start = indexOf(ns.order, after) - 1;
     }
@@ -115,7 +119,7 @@ export class JobStore {
     let i = start;
     for (; i >= 0 && jobs.length < opts.maxResults; i--) {
       const job = ns!.order[i]!;
-      if (!wanted || wanted.has(job.status)) jobs.push(this.view(job));
+      if ((!wanted || wanted.has(job.status)) && inScope(job, scope)) jobs.push(this.view(job));
     }
     // More may follow only if the scan stopped early; a filtered tail may still turn out empty.
     const more = i >= 0 && jobs.length > 0;
@@ -140,7 +144,7 @@ export class JobStore {
   findByClientToken(scope: Scope, token: string): SandboxJob | undefined {
     this.advance();
     for (const job of this.ns(scope, false)?.order ?? []) {
-      if (job.clientRequestToken === token) return this.view(job);
+      if (job.clientRequestToken === token && inScope(job, scope)) return this.view(job);
     }
     return undefined;
   }
@@ -171,18 +175,20 @@ export class JobStore {
       failureReasons: [],
       operation: input.operation ?? defaultOperation(scope.provider),
       clientRequestToken: input.clientRequestToken ?? null,
-      region: input.region ?? null,
+      region: input.region ?? scope.region ?? null,
+      account: scope.provider === 'cos' ? (scope.account ?? null) : null,
       seq: 0,
     };
     if (this.ns(scope, false)?.byId.has(job.jobId)) throw new Error(`job ${job.jobId} already exists`);
     this.insert(job);
-    this.onChange();
+    this.onChange([job]);
     return this.view(job);
   }
 
   /** Load seed jobs as they are described: in their status, entered at load time. */
   seed(seeds: readonly SeedJob[], makeId: (provider: SeedJob['provider']) => string): void {
     const now = this.now();
+    const added: SandboxJob[] = [];
     for (const s of seeds) {
       const namespace = seedNamespace(s);
       const creationTime =
@@ -214,13 +220,15 @@ export class JobStore {
         operation: s.operation ?? defaultOperation(s.provider),
         clientRequestToken: null,
         region: s.region ?? null,
+        account: s.provider === 'cos' ? (s.account ?? null) : null,
         seq: 0,
       };
       const ns = this.ns({ provider: s.provider, namespace }, true)!;
       if (ns.byId.has(job.jobId)) throw new Error(`seed job ${job.jobId} appears twice in ${namespace}`);
       this.insert(job);
+      added.push(job);
     }
-    if (seeds.length > 0) this.onChange();
+    if (added.length > 0) this.onChange(added);
   }
 
   updateStatus(
@@ -230,7 +238,7 @@ export class JobStore {
     reason: string | undefined,
   ): StatusChangeResult {
     this.advance();
-    const job = this.ns(scope, false)?.byId.get(jobId);
+    const job = this.find(scope, jobId);
     if (!job) return { ok: false, reason: 'not-found' };
     const decision = decideStatusChange(scope.provider, job.status, requested);
     if (!decision.ok) return { ok: false, reason: decision.reason, job: this.view(job) };
@@ -238,17 +246,17 @@ export class JobStore {
     // Ready confirms the job for good: it never asks again.
     if (requested === 'Ready') job.confirmationRequired = false;
     job.statusUpdateReason = reason ?? job.statusUpdateReason;
-    this.onChange();
+    this.onChange([job]);
     return { ok: true, job: this.view(job) };
   }
 
   updatePriority(scope: Scope, jobId: string, priority: number): PriorityChangeResult {
     this.advance();
-    const job = this.ns(scope, false)?.byId.get(jobId);
+    const job = this.find(scope, jobId);
     if (!job) return { ok: false, reason: 'not-found' };
     if (TERMINAL.has(job.status)) return { ok: false, reason: 'terminal', job: this.view(job) };
     job.priority = priority;
-    this.onChange();
+    this.onChange([job]);
     return { ok: true, job: this.view(job) };
   }
 
@@ -256,7 +264,6 @@ export class JobStore {
 
   /** Run every automatic transition due by `now`, each at the instant it was due. */
   advance(now: number = this.now()): void {
-    let changed = false;
     while (this.heap.length > 0 && this.heap[0]!.at <= now) {
       const due = pop(this.heap)!;
       if (this.versions.get(due.job) !== due.version) continue;
@@ -270,9 +277,7 @@ export class JobStore {
           reason: `The job waited for confirmation longer than ${this.pace.suspendedTimeoutMs} ms`,
         });
       }
-      changed = true;
     }
-    if (changed) this.onChange();
   }
 
   /** Progress as of now: an Active job's succeeded count grows with its time in Active. */
@@ -310,6 +315,12 @@ export class JobStore {
   }
 
   // ── internals ─────────────────────────────────────────────────────────────────────────────
+
+  /** The job, if it belongs to every part of the target the scope names. */
+  private find(scope: Scope, jobId: string): SandboxJob | undefined {
+    const job = this.ns(scope, false)?.byId.get(jobId);
+    return job && inScope(job, scope) ? job : undefined;
+  }
 
   private ns(scope: Scope, create: boolean): Namespace | undefined {
     const key = `${scope.provider}:${scope.namespace}`;

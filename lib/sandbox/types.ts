@@ -6,21 +6,40 @@ import type { JobStatus, ProviderName, Target } from '../providers/types';
 import type { JobStore } from './store';
 
 /**
- * Where jobs live. Each provider namespaces by what reaches the sandbox on the wire: COS by APPID
- * (`x-cos-appid`; the host is loopback so region and UIN are not on the wire), S3 by account id
- * (`x-amz-account-id`), OSS by the region in the signature's scope.
+ * Where jobs live. Each provider namespaces by what always reaches the sandbox on the wire: COS by
+ * APPID (`x-cos-appid`), S3 by account id (`x-amz-account-id`), OSS by the region in the
+ * signature's scope. Within a namespace, a request sees only the jobs of its target's other parts
+ * as far as the wire carries them — like the real services, where a wrong region or account finds
+ * no job: `region` (S3: the signature's scope; COS: the `{uin}.cos-control.{region}.` host) and
+ * `account` (COS: the UIN in that host). Absent means the request does not say (a COS request to
+ * a bare loopback address); a job that never learnt its region or account matches any.
  */
 export interface Scope {
   provider: ProviderName;
   namespace: string;
+  region?: string | null | undefined;
+  account?: string | null | undefined;
 }
 
-/** The namespace a transition's target lands in. */
+/** Whether a job belongs to every part of the target that the request named. */
+export function inScope(job: Pick<SandboxJob, 'region' | 'account'>, scope: Scope): boolean {
+  return (
+    (!scope.region || !job.region || job.region === scope.region) &&
+    (!scope.account || !job.account || job.account === scope.account)
+  );
+}
+
+/** The namespace a transition's target lands in, scoped by every part of the target. */
 export function scopeOf(target: Target): Scope {
   const namespace =
     target.provider === 'cos' ? target.appId : target.provider === 's3' ? target.account : target.region;
   if (!namespace) throw new Error(`a ${target.provider} target needs its ${namespaceField(target.provider)}`);
-  return { provider: target.provider, namespace };
+  return {
+    provider: target.provider,
+    namespace,
+    region: target.region,
+    account: target.provider === 'cos' ? (target.account ?? null) : null,
+  };
 }
 
 const namespaceField = (p: ProviderName) => (p === 'cos' ? 'appId' : p === 's3' ? 'account' : 'region');
@@ -56,8 +75,10 @@ export interface SandboxJob {
   /** The operation's element name as the provider spells it (`S3PutObjectTagging`, …). */
   operation: string;
   clientRequestToken: string | null;
-  /** S3: the region from the creating request's signature, for the job ARN. */
+  /** The target region the job was created or seeded in (S3: also the job ARN's); null: any. */
   region: string | null;
+  /** COS: the UIN the job was created or seeded under; null: any. (S3's account is its namespace.) */
+  account?: string | null;
   /** Insertion order: ties on creationTime list newest-inserted first. */
   seq: number;
 }
@@ -67,9 +88,9 @@ export interface SeedJob {
   provider: ProviderName;
   /** COS: required (the namespace). */
   appId?: string;
-  /** S3: required (the namespace). COS: the UIN, informational. */
+  /** S3: required (the namespace). COS: the UIN; requests naming another UIN do not see the job. */
   account?: string;
-  /** OSS: required (the namespace). COS/S3: informational (S3 uses it for the job ARN). */
+  /** OSS: required (the namespace). COS/S3: requests naming another region do not see the job. */
   region?: string;
   /** Generated in the provider's format when absent. */
   jobId?: string;
@@ -96,7 +117,7 @@ export interface OperationRequest {
   /** Decoded query parameters; a bare key (`?batchJob`) maps to ''. Repeated keys keep every value. */
   query: QueryParams;
   body: string;
-  /** The signature scope's region, where the request carried one (OSS, S3). */
+  /** The target's region, where the request carried one (OSS, S3: the signature; COS: the host). */
   region: string | null;
 }
 

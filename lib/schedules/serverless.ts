@@ -402,3 +402,110 @@ function literal(text: string, where: string): unknown {
   if (text === '') throw new ScheduleConfigError(`${where}: empty fallback after ","`);
   return text;
 }
+
+/**
+ * The event source mapping of the requests queue as serverless.yml deploys it: what `jobctl run`
+ * emulates, read from the one declaration instead of copied into the CLI.
+ */
+export interface QueueConsumer {
+  /** The function the mapping invokes. */
+  function: string;
+  batchSize: number;
+  batchingWindowMs: number;
+  maxConcurrency: number;
+  functionTimeoutS: number;
+  visibilityTimeoutS: number;
+  maxReceiveCount: number;
+}
+
+/** The deployed defaults, for a serverless.yml that is absent or declares no SQS consumer. */
+export const LAMBDA_DEFAULTS: Omit<QueueConsumer, 'function'> = {
+  batchSize: 10,
+  batchingWindowMs: 0,
+  maxConcurrency: 5,
+  functionTimeoutS: 6,
+  visibilityTimeoutS: 30,
+  maxReceiveCount: 5,
+};
+
+export async function loadQueueConsumer(
+  path = 'serverless.yml',
+  options: LoadOptions = {},
+): Promise<QueueConsumer | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ScheduleConfigError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  return parseQueueConsumer(text, options, path);
+}
+
+/** The first function with an `sqs` event (the requests queue's consumer), its settings resolved. */
+export function parseQueueConsumer(
+  text: string,
+  options: LoadOptions = {},
+  path = 'serverless.yml',
+): QueueConsumer | undefined {
+  let doc: unknown;
+  try {
+    doc = parse(text, { logLevel: 'error' });
+  } catch (e) {
+    throw new ScheduleConfigError(`${path} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (!isObject(doc)) throw new ScheduleConfigError(`${path} must be a YAML mapping`);
+  const vars = new Variables(doc, options);
+  const functions = isObject(doc.functions) ? doc.functions : {};
+  for (const [fn, def] of Object.entries(functions)) {
+    if (!isObject(def) || !Array.isArray(def.events)) continue;
+    const i = def.events.findIndex((e) => isObject(e) && isObject(e.sqs));
+    if (i < 0) continue;
+    const where = `functions.${fn}.events[${i}].sqs`;
+    const sqs = (def.events[i] as { sqs: Record<string, unknown> }).sqs;
+    const num = (value: unknown, at: string, fallback: number, min: number, max: number): number => {
+      if (value === undefined) return fallback;
+      const n = Number(vars.resolve(value, at));
+      if (!Number.isFinite(n) || n < min || n > max)
+        throw new ScheduleConfigError(`${at}: must be a number from ${min} to ${max}`);
+      return n;
+    };
+    // The queue the mapping reads: a `Fn::GetAtt: [Resource, Arn]` naming a resource in this file.
+    const arn = sqs.arn;
+    const resourceName =
+      isObject(arn) && Array.isArray(arn['Fn::GetAtt']) ? String(arn['Fn::GetAtt'][0]) : undefined;
+    const resources = lookup(doc, 'resources.Resources');
+    const queue =
+      resourceName && isObject(resources) ? lookup(resources, `${resourceName}.Properties`) : undefined;
+    const q = isObject(queue) ? queue : {};
+    const redrive = isObject(q.RedrivePolicy) ? q.RedrivePolicy : {};
+    const qWhere = `resources.Resources.${resourceName}.Properties`;
+    return {
+      function: fn,
+      batchSize: num(sqs.batchSize, `${where}.batchSize`, LAMBDA_DEFAULTS.batchSize, 1, 10_000),
+      batchingWindowMs: num(sqs.maximumBatchingWindow, `${where}.maximumBatchingWindow`, 0, 0, 300) * 1000,
+      maxConcurrency: num(
+        sqs.maximumConcurrency,
+        `${where}.maximumConcurrency`,
+        LAMBDA_DEFAULTS.maxConcurrency,
+        2,
+        1000,
+      ),
+      functionTimeoutS: num(def.timeout, `functions.${fn}.timeout`, LAMBDA_DEFAULTS.functionTimeoutS, 1, 900),
+      visibilityTimeoutS: num(
+        q.VisibilityTimeout,
+        `${qWhere}.VisibilityTimeout`,
+        LAMBDA_DEFAULTS.visibilityTimeoutS,
+        0,
+        43_200,
+      ),
+      maxReceiveCount: num(
+        redrive.maxReceiveCount,
+        `${qWhere}.RedrivePolicy.maxReceiveCount`,
+        LAMBDA_DEFAULTS.maxReceiveCount,
+        1,
+        1000,
+      ),
+    };
+  }
+  return undefined;
+}

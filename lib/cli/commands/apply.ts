@@ -18,14 +18,28 @@ import { providersFromEnv } from '../../providers/index';
 import { RetriesExhausted } from '../../retry';
 import { readControllerConfig } from '../../runtime';
 import { isSelect, type JobTransition, parseTransitionBody, type SelectTransition } from '../../transition';
-import { type Command, type Io, parseOptions, readInput, UsageError, writeLine } from '../command';
+import { type Command, type Io, readInput, UsageError, writeLine } from '../command';
 import { PROVIDER_ENV_HELP } from '../env';
-import { intOption } from '../flags';
 import { type InputItem, splitTransitions } from '../input';
+import { type OptionTable, optionsHelp, parseOptions } from '../options';
 import { type Progress, progress } from '../progress';
 
+const OPTIONS = {
+  concurrency: {
+    kind: 'integer',
+    arg: 'N',
+    min: 1,
+    max: 64,
+    default: 4,
+    help: 'provider conversations at once, 1–64 (default 4)',
+  },
+  // Outcomes are JSON lines whatever stdout is; the flag is accepted so that every data command
+  // takes --json, as the README says.
+  json: { kind: 'boolean', help: 'JSON lines (always: outcomes are JSON on a terminal too)' },
+} as const satisfies OptionTable;
+
 const HELP = `
-usage: jobctl apply [FILE|-] [--concurrency N]
+usage: jobctl apply [FILE|-] [--concurrency N] [--json]
 
 Executes transition messages directly against the providers (no queue) and prints one outcome
 per line as JSON on stdout, in input order.
@@ -38,8 +52,7 @@ the field and the rule; the others still run.
 Each outcome's id is the transition's "id", else cli/<n> (n: the item's position in the input;
 cli/<n>/<jobId> for a select's jobs); its trigger is {"type":"cli"}.
 
-options:
-  --concurrency N   provider conversations at once, 1–64 (default 4)
+${optionsHelp(OPTIONS)}
 
 ${PROVIDER_ENV_HELP}
   JOBCTL_ALLOWED_TARGETS   provider:account[@region] patterns; a transition outside them is
@@ -55,19 +68,14 @@ exit codes (the worst outcome wins):
   1  the input could not be read, or the configuration is wrong
 `;
 
-export const command: Command = {
-  name: 'apply',
-  summary: 'execute transition messages directly, print one outcome per line',
-  help: HELP,
-  run,
-};
+export const command: Command = { help: HELP, run };
 
 const TRIGGER = { type: 'cli' } as const;
 
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseOptions(argv, { concurrency: { type: 'string' } }, true);
+  const { values, positionals } = parseOptions(argv, OPTIONS, { positionals: true });
   if (positionals.length > 1) throw new UsageError('give at most one FILE (or - for standard input)');
-  const concurrency = intOption('concurrency', values.concurrency, 4, 1, 64);
+  const concurrency = values.concurrency;
   const policy = readControllerConfig(io.env);
   const items = splitTransitions(await readInput(positionals[0], io));
   if (items.length === 0) throw new UsageError('no transitions in the input');

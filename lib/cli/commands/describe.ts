@@ -6,11 +6,18 @@
 import { providersFromEnv } from '../../providers/index';
 import { readControllerConfig } from '../../runtime';
 import { targetOf } from '../../transition';
-import { type Command, type Io, parseOptions, UsageError, writeLine } from '../command';
+import { type Command, type Io, UsageError, writeLine } from '../command';
 import { PROVIDER_ENV_HELP } from '../env';
-import { TARGET_HELP, TARGET_OPTIONS, validateTarget } from '../flags';
+import { TARGET_OPTIONS, validateTarget } from '../flags';
 import { wantJson } from '../format';
 import { EXIT_HELP, jobDetails, providerFailure, withRetries } from '../jobs';
+import { type OptionTable, optionsHelp, parseOptions } from '../options';
+
+const OPTIONS = {
+  ...TARGET_OPTIONS,
+  job: { kind: 'string', arg: 'ID', group: 'target', help: 'the job (S3: 5–36 of [A-Za-z0-9_-])' },
+  json: { kind: 'boolean', help: 'JSON even on a terminal' },
+} as const satisfies OptionTable;
 
 const HELP = `
 usage: jobctl describe --provider P --region R [--account A] [--app-id APPID] --job ID [--json]
@@ -19,23 +26,17 @@ Shows one job (DescribeJob): status, priority, description, creation time, last 
 On a terminal as a list of fields; piped or with --json as one JSON object:
 {"jobId","status","priority","description","creationTime","statusUpdateReason"}.
 
-${TARGET_HELP}
-  --job ID                 the job (S3: 5–36 of [A-Za-z0-9_-])
-  --json                   JSON even on a terminal
+${optionsHelp(OPTIONS)}
 
 ${PROVIDER_ENV_HELP}
 
 ${EXIT_HELP}
 `;
 
-export const command: Command = { name: 'describe', summary: 'show one job', help: HELP, run };
+export const command: Command = { help: HELP, run };
 
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values } = parseOptions(argv, {
-    ...TARGET_OPTIONS,
-    job: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values } = parseOptions(argv, OPTIONS);
   if (values.job === undefined) throw new UsageError('--job is required');
   const t = validateTarget(values, { jobId: values.job }, { jobId: '--job' });
   const policy = readControllerConfig(io.env);

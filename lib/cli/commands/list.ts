@@ -8,11 +8,33 @@ import { providersFromEnv } from '../../providers/index';
 import type { Job } from '../../providers/types';
 import { readControllerConfig } from '../../runtime';
 import { isSelect, targetOf } from '../../transition';
-import { type Command, type Io, parseOptions, writeLine } from '../command';
+import { type Command, type Io, writeLine } from '../command';
 import { PROVIDER_ENV_HELP } from '../env';
-import { numberFlag, TARGET_HELP, TARGET_OPTIONS, validateTarget } from '../flags';
+import { TARGET_OPTIONS, validateTarget } from '../flags';
 import { wantJson } from '../format';
 import { EXIT_HELP, jobTable, providerFailure, withRetries } from '../jobs';
+import { type OptionTable, optionsHelp, parseOptions } from '../options';
+
+const OPTIONS = {
+  ...TARGET_OPTIONS,
+  status: {
+    kind: 'string',
+    arg: 'S',
+    multiple: true,
+    group: 'filters',
+    help: 'only jobs in status S (repeatable): New, Preparing, Suspended, Ready,\nActive, Pausing, Paused, Completing, Complete, Cancelling, Cancelled,\nFailing, Failed',
+  },
+  prefix: { kind: 'string', arg: 'P', group: 'filters', help: 'only jobs whose description starts with P' },
+  // A message rule (select.max), checked by the message validator so the two never disagree.
+  max: {
+    kind: 'number',
+    arg: 'N',
+    default: 100,
+    group: 'filters',
+    help: 'at most N jobs, 1–100000 (default 100); a note on stderr says when\nit stopped there',
+  },
+  json: { kind: 'boolean', group: 'filters', help: 'JSON lines even on a terminal' },
+} as const satisfies OptionTable;
 
 const HELP = `
 usage: jobctl list --provider P --region R [--account A] [--app-id APPID]
@@ -22,40 +44,21 @@ Lists jobs (ListJobs, following nextToken across pages). On a terminal as a tabl
 with --json as one JSON object per job per line:
 {"jobId","status","priority","description","creationTime","statusUpdateReason"}.
 
-${TARGET_HELP}
-filters:
-  --status S               only jobs in status S (repeatable): New, Preparing, Suspended, Ready,
-                           Active, Pausing, Paused, Completing, Complete, Cancelling, Cancelled,
-                           Failing, Failed
-  --prefix P               only jobs whose description starts with P
-  --max N                  at most N jobs, 1–100000 (default 100); a note on stderr says when
-                           it stopped there
-  --json                   JSON lines even on a terminal
+${optionsHelp(OPTIONS)}
 
 ${PROVIDER_ENV_HELP}
 
 ${EXIT_HELP}
 `;
 
-export const command: Command = {
-  name: 'list',
-  summary: 'list jobs (status filter, description prefix)',
-  help: HELP,
-  run,
-};
+export const command: Command = { help: HELP, run };
 
 /** The providers' largest page (COS, OSS and S3 all take 1–1000). */
 const PAGE = 1000;
 
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values } = parseOptions(argv, {
-    ...TARGET_OPTIONS,
-    status: { type: 'string', multiple: true },
-    prefix: { type: 'string' },
-    max: { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  const select: Record<string, unknown> = { max: numberFlag('max', values.max) ?? 100 };
+  const { values } = parseOptions(argv, OPTIONS);
+  const select: Record<string, unknown> = { max: values.max };
   if (values.status !== undefined) select.statuses = values.status;
   if (values.prefix !== undefined) select.descriptionPrefix = values.prefix;
   // The selector of a message has the same three filters: its rules check the flags.

@@ -8,11 +8,26 @@ import { loadPolicies, PolicyFileError } from '../../core/policies';
 import { type Observation, observe } from '../../lambda/reconcile';
 import { providersFromEnv } from '../../providers/index';
 import { readControllerConfig } from '../../runtime';
-import { type Command, type Io, parseOptions, UsageError, writeLine } from '../command';
+import { type Command, type Io, UsageError, writeLine } from '../command';
 import { PROVIDER_ENV_HELP } from '../env';
 import { table, wantJson } from '../format';
+import { type OptionTable, optionsHelp, parseOptions } from '../options';
 
 export const DEFAULT_POLICIES = 'policies.yml';
+
+const OPTIONS = {
+  policies: { kind: 'string', arg: 'FILE', help: 'the policy file (default ./policies.yml)' },
+  at: {
+    kind: 'string',
+    arg: 'ISO-TIME',
+    help: 'evaluate the windows at this time (with its offset, e.g. 2026-12-07T01:30:00+08:00), against the jobs as they are now',
+  },
+  explain: { kind: 'string', arg: 'JOB_ID', help: "every policy's verdict on this job" },
+  json: {
+    kind: 'boolean',
+    help: '{"at", "actions": [...], "holds": [...], "warnings": [...], "unlisted": [...]}',
+  },
+} as const satisfies OptionTable;
 
 const HELP = `
 usage: jobctl plan [--policies FILE] [--at ISO-TIME] [--json] [--explain JOB_ID]
@@ -22,24 +37,14 @@ would do: actions (with the rule and its figures), holds (matched jobs left as t
 why), warnings (overlapping policies, jobs a provider will fail first, targets outside
 JOBCTL_ALLOWED_TARGETS, targets that could not be listed).
 
-options:
-  --policies FILE    the policy file (default ./policies.yml)
-  --at ISO-TIME      evaluate the windows at this time (with its offset, e.g.
-                     2026-12-07T01:30:00+08:00), against the jobs as they are now
-  --explain JOB_ID   every policy's verdict on this job
-  --json             {"at", "actions": [...], "holds": [...], "warnings": [...], "unlisted": [...]}
+${optionsHelp(OPTIONS)}
 
 ${PROVIDER_ENV_HELP}
 
 exit codes: 0 whatever the plan, 2 for an invalid policy file or bad options.
 `;
 
-export const command: Command = {
-  name: 'plan',
-  summary: 'what the reconciler would do now (or --at), and why (read-only)',
-  help: HELP,
-  run,
-};
+export const command: Command = { help: HELP, run };
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -55,12 +60,7 @@ export async function policiesOrExit(io: Io, path: string) {
 }
 
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values } = parseOptions(argv, {
-    policies: { type: 'string' },
-    at: { type: 'string' },
-    explain: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values } = parseOptions(argv, OPTIONS);
   let at = Date.now();
   if (values.at !== undefined) {
     if (!ISO.test(values.at) || Number.isNaN(Date.parse(values.at)))

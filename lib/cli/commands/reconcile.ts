@@ -7,10 +7,20 @@ import { createReconcileHandler, periodMs } from '../../../functions/reconcile';
 import { lambdaContext } from '../../esm';
 import type { ReconcileReport } from '../../lambda/reconcile';
 import { createRuntime } from '../../runtime';
-import { type Command, type Io, parseOptions, writeLine } from '../command';
+import { type Command, type Io, writeLine } from '../command';
 import { QUEUE_ENV_HELP } from '../env';
 import { wantJson } from '../format';
+import { type OptionTable, optionsHelp, parseOptions } from '../options';
 import { DEFAULT_POLICIES, policiesOrExit } from './plan';
+
+const OPTIONS = {
+  policies: { kind: 'string', arg: 'FILE', help: 'the policy file (default ./policies.yml)' },
+  once: {
+    kind: 'boolean',
+    help: 'one tick, then exit (default: a tick every JOBCTL_RECONCILE_PERIOD_MINUTES, 5 by default, until interrupted)',
+  },
+  json: { kind: 'boolean', help: "print each tick's report as JSON" },
+} as const satisfies OptionTable;
 
 const HELP = `
 usage: jobctl reconcile [--policies FILE] [--once] [--json]
@@ -19,11 +29,7 @@ Runs the reconciler: lists every policy's target once, plans, puts each action o
 queue as a transition message (id reconcile/<policy>/<tick>/<job>/<verb>) and publishes one
 {"type":"reconcile"} report on the results queue. Report-mode policies send nothing.
 
-options:
-  --policies FILE    the policy file (default ./policies.yml)
-  --once             one tick, then exit (default: a tick every JOBCTL_RECONCILE_PERIOD_MINUTES,
-                     5 by default, until interrupted)
-  --json             print each tick's report as JSON
+${optionsHelp(OPTIONS)}
 
 environment: REQUESTS_QUEUE_URL, RESULTS_QUEUE_URL,
 ${QUEUE_ENV_HELP}
@@ -31,21 +37,12 @@ ${QUEUE_ENV_HELP}
 exit codes: 0 done, 2 invalid policy file or options, 1 a tick failed.
 `;
 
-export const command: Command = {
-  name: 'reconcile',
-  summary: 'reconcile policies.yml now, through the requests queue',
-  help: HELP,
-  run,
-};
+export const command: Command = { help: HELP, run };
 
 const TICK_TIMEOUT_MS = 120_000;
 
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values } = parseOptions(argv, {
-    policies: { type: 'string' },
-    once: { type: 'boolean' },
-    json: { type: 'boolean' },
-  });
+  const { values } = parseOptions(argv, OPTIONS);
   const policies = await policiesOrExit(io, values.policies ?? DEFAULT_POLICIES);
   if (typeof policies === 'number') return policies;
   const period = periodMs(io.env);

@@ -16,10 +16,26 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { createSqsClient, isFifo, type QueueMessage, sendAll } from '../../queues/sqs';
-import { type Command, type Io, parseOptions, writeLine } from '../command';
+import { type Command, type Io, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
-import { intOption } from '../flags';
+import { type OptionTable, optionsHelp, parseOptions } from '../options';
 import { progress } from '../progress';
+
+const OPTIONS = {
+  max: {
+    kind: 'integer',
+    arg: 'N',
+    min: 1,
+    max: 1_000_000_000,
+    help: 'move at most N messages (default: all)',
+  },
+  'dlq-url': {
+    kind: 'string',
+    arg: 'URL',
+    help: 'the dead-letter queue, instead of the one the RedrivePolicy names',
+  },
+  json: { kind: 'boolean', help: 'print {"moved":n,"failed":[{"messageId","code","message"}],"dlq":URL}' },
+} as const satisfies OptionTable;
 
 const HELP = `
 usage: jobctl redrive [--max N] [--dlq-url URL] [--json]
@@ -29,10 +45,7 @@ The DLQ is found from the requests queue's RedrivePolicy (deadLetterTargetArn), 
 --dlq-url. Each message is sent to the requests queue first and deleted from the DLQ only after
 it is there, so none is lost; on a FIFO queue it keeps its message group.
 
-options:
-  --max N          move at most N messages (default: all)
-  --dlq-url URL    the dead-letter queue, instead of the one the RedrivePolicy names
-  --json           print {"moved":n,"failed":[{"messageId","code","message"}],"dlq":URL}
+${optionsHelp(OPTIONS)}
 
 environment:
   REQUESTS_QUEUE_URL       the requests queue
@@ -44,21 +57,11 @@ exit codes: 0 done (also when the DLQ was empty), 2 bad options, 1 some messages
             moved (they stay on the DLQ), or the queues are not configured
 `;
 
-export const command: Command = {
-  name: 'redrive',
-  summary: 'move dead-lettered messages back to the requests queue',
-  help: HELP,
-  run,
-};
+export const command: Command = { help: HELP, run };
 
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values } = parseOptions(argv, {
-    max: { type: 'string' },
-    'dlq-url': { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  const max =
-    values.max === undefined ? Number.POSITIVE_INFINITY : intOption('max', values.max, 0, 1, 1_000_000_000);
+  const { values } = parseOptions(argv, OPTIONS);
+  const max = values.max ?? Number.POSITIVE_INFINITY;
   const requestsUrl = requireEnv(io.env, 'REQUESTS_QUEUE_URL');
   const sqs = createSqsClient(io.env);
   const failed: { messageId: string; code: string; message: string }[] = [];

@@ -16,12 +16,36 @@ import {
 import { OUTCOME_KINDS } from '../../outcome';
 import type { ResultRecord } from '../../queues/publisher';
 import { createSqsClient } from '../../queues/sqs';
-import { type Command, type Io, parseOptions, UsageError, writeLine } from '../command';
+import { type Command, type Io, UsageError, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
-import { intOption } from '../flags';
 import { recordLine, wantJson } from '../format';
+import { type OptionTable, optionsHelp, parseOptions } from '../options';
 
 const KINDS = [...OUTCOME_KINDS, 'fanout'] as const;
+/** Every message on the results queue has one of these `type`s (outcomes written before types: `outcome`). */
+const TYPES = ['outcome', 'fanout', 'reconcile', 'settled'] as const;
+
+const OPTIONS = {
+  follow: {
+    kind: 'boolean',
+    help: 'keep reading (long polls) until Ctrl-C; without it, stop when the queue\nreads empty',
+  },
+  outcome: {
+    kind: 'string',
+    arg: 'KIND',
+    multiple: true,
+    help: `only records of this kind (repeatable):\n${KINDS.join(', ')}\n(a body that is neither prints as "unreadable", JSON {"type":"unreadable","raw":…})`,
+  },
+  type: {
+    kind: 'string',
+    arg: 'TYPE',
+    multiple: true,
+    help: `only messages of this type (repeatable): ${TYPES.join(', ')}`,
+  },
+  peek: { kind: 'boolean', help: 'print without deleting' },
+  json: { kind: 'boolean', help: 'JSON lines even on a terminal' },
+  max: { kind: 'integer', arg: 'N', min: 1, max: 1_000_000_000, help: 'stop after printing N records' },
+} as const satisfies OptionTable;
 
 const HELP = `
 usage: jobctl results [--follow] [--outcome KIND]… [--peek] [--json] [--max N]
@@ -34,15 +58,10 @@ Printed records are deleted from the queue unless --peek. Records not deleted (f
 --outcome, or all with --peek) are kept out of sight while the command reads, so each is
 considered once, and made visible again as soon as it stops.
 
-options:
-  --follow          keep reading (long polls) until Ctrl-C; without it, stop when the queue
-                    reads empty
-  --outcome KIND    only records of this kind (repeatable):
-                    ${KINDS.join(', ')}
-                    (a body that is neither prints as "unreadable", JSON {"type":"unreadable","raw":…})
-  --peek            print without deleting
-  --json            JSON lines even on a terminal
-  --max N           stop after printing N records
+${optionsHelp(OPTIONS)}
+
+With nothing waiting it says so on a terminal ("no results waiting"), and prints nothing when
+piped, so a script reads an empty stream.
 
 environment:
   RESULTS_QUEUE_URL        the queue to read
@@ -52,27 +71,23 @@ exit codes: 0 done (also after Ctrl-C), 2 bad options, 1 the queue is not config
             cannot be read
 `;
 
-export const command: Command = {
-  name: 'results',
-  summary: 'read outcomes from the results queue',
-  help: HELP,
-  run,
-};
+export const command: Command = { help: HELP, run };
 
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values } = parseOptions(argv, {
-    follow: { type: 'boolean' },
-    outcome: { type: 'string', multiple: true },
-    peek: { type: 'boolean' },
-    json: { type: 'boolean' },
-    max: { type: 'string' },
-  });
+  const { values } = parseOptions(argv, OPTIONS);
   for (const k of values.outcome ?? [])
     if (!(KINDS as readonly string[]).includes(k))
       throw new UsageError(`--outcome must be one of ${KINDS.join(', ')}, not ${JSON.stringify(k)}`);
-  const wanted = values.outcome ? new Set(values.outcome) : null;
-  const max =
-    values.max === undefined ? Number.POSITIVE_INFINITY : intOption('max', values.max, 0, 1, 1_000_000_000);
+  for (const k of values.type ?? [])
+    if (!(TYPES as readonly string[]).includes(k))
+      throw new UsageError(`--type must be one of ${TYPES.join(', ')}, not ${JSON.stringify(k)}`);
+  const kinds = values.outcome ? new Set(values.outcome) : null;
+  const types = values.type ? new Set<string>(values.type) : null;
+  const wanted =
+    kinds || types
+      ? { has: (r: Decoded) => (!kinds || kinds.has(kindOf(r))) && (!types || types.has(typeOf(r))) }
+      : null;
+  const max = values.max ?? Number.POSITIVE_INFINITY;
   const follow = values.follow === true;
   const json = wantJson(io, values.json);
   const queueUrl = requireEnv(io.env, 'RESULTS_QUEUE_URL');
@@ -114,7 +129,7 @@ async function run(argv: string[], io: Io): Promise<number> {
         }
         fresh++;
         const record = decode(m.Body ?? '');
-        if (printed >= max || (wanted && !wanted.has(kindOf(record)))) {
+        if (printed >= max || (wanted && !wanted.has(record))) {
           held.set(id, m.ReceiptHandle!);
           continue;
         }
@@ -129,14 +144,22 @@ async function run(argv: string[], io: Io): Promise<number> {
   } finally {
     await release(sqs, queueUrl, [...held.values()]).finally(() => sqs.destroy());
   }
+  // A person at a terminal deserves to know the silence means "nothing"; a pipe gets an empty stream.
+  if (printed === 0 && io.stdout.isTTY === true && !json)
+    writeLine(
+      io.stdout,
+      `no results waiting${kinds || types ? ` (of ${[...(types ?? []), ...(kinds ?? [])].join(', ')})` : ''}`,
+    );
   return 0;
 }
 
-type Decoded = ResultRecord | { type: 'unreadable'; raw: string };
+type Other = { type: 'reconcile' | 'settled'; [k: string]: unknown };
+type Decoded = ResultRecord | Other | { type: 'unreadable'; raw: string };
 
 function decode(body: string): Decoded {
   try {
     const v = JSON.parse(body) as Record<string, unknown> | null;
+    if (v && typeof v === 'object' && (v.type === 'reconcile' || v.type === 'settled')) return v as Other;
     if (v && typeof v === 'object' && (v.type === 'fanout' || typeof v.outcome === 'string'))
       return v as unknown as ResultRecord;
   } catch {
@@ -146,13 +169,21 @@ function decode(body: string): Decoded {
 }
 
 function kindOf(r: Decoded): string {
-  if ('type' in r && (r.type === 'fanout' || r.type === 'unreadable')) return r.type;
+  if ('type' in r && (r.type as string) !== 'outcome') return r.type as string;
   return (r as { outcome: string }).outcome;
+}
+
+function typeOf(r: Decoded): string {
+  return 'type' in r && typeof r.type === 'string' ? r.type : 'outcome';
 }
 
 function lineOf(r: Decoded): string {
   if ('type' in r && r.type === 'unreadable')
-    return `${'?'.padEnd(9)} ${JSON.stringify(r.raw.slice(0, 100))}`;
+    return `${'?'.padEnd(9)} ${JSON.stringify((r as { raw: string }).raw.slice(0, 100))}`;
+  if ('type' in r && (r.type === 'reconcile' || r.type === 'settled')) {
+    const { type, ...rest } = r as Other;
+    return `${type.padEnd(9)} ${JSON.stringify(rest).slice(0, 160)}`;
+  }
   return recordLine(r as ResultRecord);
 }
 

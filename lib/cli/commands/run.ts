@@ -4,6 +4,7 @@
  * schedules of serverless.yml at their fire times. With nothing configured it brings its own
  * queue (fauxqs on 127.0.0.1) and provider (the sandbox), so `npm start` works on a fresh machine.
  */
+import { connect } from 'node:net';
 import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -12,12 +13,166 @@ import { lambdaContext, startEventSourceMapping } from '../../esm';
 import type { Observer } from '../../observe';
 import type { OutcomeKind } from '../../outcome';
 import { OUTCOME_KINDS } from '../../outcome';
-import { createQueueSet, startEmbeddedQueue } from '../../queues/embedded';
+import {
+  createQueueSet,
+  type EmbeddedQueue,
+  PortTakenError,
+  startEmbeddedQueue,
+} from '../../queues/embedded';
+import { describeRestore } from '../../queues/persist';
 import type { FanoutReport } from '../../queues/publisher';
 import { createSqsClient } from '../../queues/sqs';
 import { createRuntime, useRuntime } from '../../runtime';
 import type { ScheduleEvent } from '../../scheduled';
-import { type Command, type Io, parseOptions, UsageError, writeLine } from '../command';
+import { LAMBDA_DEFAULTS, loadQueueConsumer, type QueueConsumer } from '../../schedules/serverless';
+import { type Command, type Io, writeLine } from '../command';
+import { connectionRefused, refusedAt } from '../errors';
+import { wallTime } from '../format';
+import { type OptionTable, optionsHelp, parseOptions } from '../options';
+
+/** Fixed ports, so the lines another terminal exported stay valid across restarts. */
+export const DEFAULT_QUEUE_PORT = 9324;
+export const DEFAULT_SANDBOX_PORT = 9325;
+/** Where local state lives unless --ephemeral: beside the export file the README suggests. */
+export const DEFAULT_DATA_DIR = '.jobctl/data';
+/** serverless.yml's 5 s batching window would make an interactive session feel slow. */
+const INTERACTIVE_WINDOW_MS = 500;
+
+const OPTIONS = {
+  file: {
+    kind: 'string',
+    arg: 'PATH',
+    default: 'serverless.yml',
+    help: 'serverless.yml to read schedules and queue settings from',
+  },
+  'all-schedules': {
+    kind: 'boolean',
+    group: 'schedules',
+    help: 'fire schedules declared disabled too (the examples ship disabled)',
+  },
+  'no-schedules': { kind: 'boolean', group: 'schedules', help: 'fire no schedules' },
+  sandbox: {
+    kind: 'boolean',
+    group: 'local stack',
+    help: 'start the sandbox even when a provider is configured',
+  },
+  'no-sandbox': { kind: 'boolean', group: 'local stack', help: 'never start the sandbox' },
+  'queue-port': {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 65_535,
+    default: DEFAULT_QUEUE_PORT,
+    group: 'local stack',
+    help: `the embedded queue's port (default ${DEFAULT_QUEUE_PORT}; 0: any free port). A fixed port\nkeeps exported settings valid across restarts`,
+  },
+  'sandbox-port': {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 65_535,
+    default: DEFAULT_SANDBOX_PORT,
+    group: 'local stack',
+    help: `the sandbox's port (default ${DEFAULT_SANDBOX_PORT}; 0: any free port)`,
+  },
+  'data-dir': {
+    kind: 'string',
+    arg: 'DIR',
+    default: DEFAULT_DATA_DIR,
+    group: 'local stack',
+    help: `keep the embedded queue's messages and the sandbox's jobs here across restarts\n(default ${DEFAULT_DATA_DIR}; even a kill -9 loses no accepted message)`,
+  },
+  ephemeral: {
+    kind: 'boolean',
+    group: 'local stack',
+    help: 'keep nothing: queued messages and job changes are discarded on stop',
+  },
+  seed: {
+    kind: 'string',
+    arg: 'FILE',
+    default: 'events/sandbox-jobs.json',
+    group: 'local stack',
+    help: "the sandbox's jobs when it starts without saved state",
+  },
+  'sandbox-latency-ms': {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 60_000,
+    default: 0,
+    group: 'local stack',
+    help: "the sandbox's added latency per request",
+  },
+  fifo: { kind: 'boolean', group: 'local stack', help: 'make the embedded requests queue a FIFO queue' },
+  'batch-size': {
+    kind: 'integer',
+    arg: 'N',
+    min: 1,
+    max: 10,
+    group: 'event source mapping (defaults: serverless.yml)',
+    help: 'records per invocation, 1–10 (batchSize)',
+  },
+  'batching-window-ms': {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 300_000,
+    group: 'event source mapping (defaults: serverless.yml)',
+    help: `gather records this long (maximumBatchingWindow, at most ${INTERACTIVE_WINDOW_MS} ms\nunless given: a 5 s wait would make an interactive session feel slow)`,
+  },
+  'max-concurrency': {
+    kind: 'integer',
+    arg: 'N',
+    min: 1,
+    max: 50,
+    group: 'event source mapping (defaults: serverless.yml)',
+    help: 'concurrent invocations (maximumConcurrency)',
+  },
+  'function-timeout-s': {
+    kind: 'integer',
+    arg: 'N',
+    min: 1,
+    max: 900,
+    group: 'event source mapping (defaults: serverless.yml)',
+    help: "the handler's timeout (the consumer function's timeout)",
+  },
+  'visibility-timeout-s': {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 43_200,
+    group: 'event source mapping (defaults: serverless.yml)',
+    help: "the embedded requests queue's visibility timeout (its VisibilityTimeout)",
+  },
+  'max-receive-count': {
+    kind: 'integer',
+    arg: 'N',
+    min: 1,
+    max: 1000,
+    group: 'event source mapping (defaults: serverless.yml)',
+    help: "the embedded requests queue's redrive threshold (RedrivePolicy.maxReceiveCount)",
+  },
+  'json-log': {
+    kind: 'boolean',
+    group: 'output',
+    help: 'one JSON line per outcome / fan-out / invocation on stdout instead of\nthe live view',
+  },
+  'export-file': {
+    kind: 'string',
+    arg: 'FILE',
+    group: 'output',
+    help: 'also write the KEY=value lines to FILE (mode 600), for another\nterminal: set -a; . FILE; set +a',
+  },
+  'grace-ms': {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 900_000,
+    default: 5_000,
+    group: 'output',
+    help: 'on Ctrl-C, wait this long for in-flight batches',
+  },
+} as const satisfies OptionTable;
 
 const HELP = `
 usage: jobctl run [options]
@@ -26,113 +181,90 @@ The controller on one machine: consumes the requests queue like Lambda's event s
 (invoking functions/transitions.ts), fires the enabled schedules of serverless.yml in their time
 zones (invoking functions/schedule.ts), and publishes outcomes to the results queue.
 
-  With no REQUESTS_QUEUE_URL, it starts an embedded SQS-compatible queue on 127.0.0.1 and creates
-  the requests queue (with its DLQ and redrive policy) and the results queue.
+  With no REQUESTS_QUEUE_URL, it starts an embedded SQS-compatible queue on 127.0.0.1:${DEFAULT_QUEUE_PORT}
+  and creates the requests queue (with its DLQ and redrive policy) and the results queue.
   With no provider configured (no COS_ENDPOINT, OSS_ENDPOINT, AWS_ENDPOINT_URL_S3_CONTROL,
-  TENCENTCLOUD_SECRETID or ALIBABA_CLOUD_ACCESS_KEY_ID), it starts the sandbox provider seeded
-  from events/sandbox-jobs.json.
+  TENCENTCLOUD_SECRETID or ALIBABA_CLOUD_ACCESS_KEY_ID), it starts the sandbox provider on
+  127.0.0.1:${DEFAULT_SANDBOX_PORT}, seeded from events/sandbox-jobs.json.
+  Their state is kept under ${DEFAULT_DATA_DIR} and restored by the next start (--ephemeral: not).
 
-When ready it prints KEY=value lines (queue URLs, endpoints, sandbox credentials) for another
-terminal to export, then JOBCTL_READY=1. Ctrl-C stops it: in-flight batches finish (or, after
---grace-ms, return to the queue after their visibility timeout).
+Configured endpoints (a queue or provider URL in the environment) are checked before it is
+ready: one that refuses connections stops it with a message naming the variable.
 
-options:
-  --file PATH              serverless.yml to read schedules from (default ./serverless.yml)
-  --all-schedules          fire schedules declared disabled too
-  --no-schedules           fire no schedules
-  --sandbox / --no-sandbox force the sandbox on or off
-  --data-dir DIR           keep the embedded queue's messages and the sandbox's jobs under DIR
-                           across restarts (even a kill -9 loses no accepted message)
-  --batch-size N           records per invocation, 1–10 (default 10)
-  --batching-window-ms N   gather records this long (default 500; the stack uses 5 s, which
-                           would make an interactive session feel slow)
-  --max-concurrency N      concurrent invocations (default 5, as the stack's maximumConcurrency)
-  --function-timeout-s N   the handler's timeout (default 60, as deployed)
-  --visibility-timeout-s N the embedded requests queue's visibility timeout (default 420, as
-                           deployed: 6 × the function timeout + the batching window)
-  --max-receive-count N    the embedded requests queue's redrive threshold (default 5)
-  --fifo                   make the embedded requests queue a FIFO queue
-  --json-log               one JSON line per outcome / fan-out / invocation on stdout instead
-                           of the live view
-  --export-file FILE       also write the KEY=value lines to FILE (mode 600), for another
-                           terminal: set -a; . FILE; set +a
-  --seed FILE              the sandbox's jobs (default events/sandbox-jobs.json)
-  --sandbox-latency-ms N   the sandbox's added latency per request (default 0)
-  --grace-ms N             on Ctrl-C, wait this long for in-flight batches (default 5000)
+When ready it prints KEY=value lines (queue URLs any SQS client can use as they are, endpoints,
+local-only keys) for another terminal to export, then JOBCTL_READY=1. It never prints a
+credential it did not make up itself. Ctrl-C stops it: in-flight batches finish (or, after
+--grace-ms, return to the queue after their visibility timeout), and it says what was kept.
+
+${optionsHelp(OPTIONS)}
 
 exit codes: 0 stopped cleanly, 1 could not start, 2 bad options
 `;
 
-export const command: Command = { name: 'run', summary: 'the controller on one machine', help: HELP, run };
+export const command: Command = { help: HELP, run };
 
 type Counts = Record<OutcomeKind, number>;
 
+/** Keys for the embedded queue, which accepts any signature: made up here, never the caller's. */
+const LOCAL_QUEUE_KEYS = {
+  AWS_ACCESS_KEY_ID: 'jobctl-local',
+  AWS_SECRET_ACCESS_KEY: 'jobctl-local-not-a-secret',
+};
+
+const PROVIDER_VARIABLES = [
+  'COS_ENDPOINT',
+  'OSS_ENDPOINT',
+  'AWS_ENDPOINT_URL_S3_CONTROL',
+  'TENCENTCLOUD_SECRETID',
+  'ALIBABA_CLOUD_ACCESS_KEY_ID',
+];
+
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values: o } = parseOptions(argv, {
-    file: { type: 'string' },
-    'all-schedules': { type: 'boolean' },
-    'no-schedules': { type: 'boolean' },
-    sandbox: { type: 'boolean' },
-    'no-sandbox': { type: 'boolean' },
-    'data-dir': { type: 'string' },
-    'batch-size': { type: 'string' },
-    'batching-window-ms': { type: 'string' },
-    'max-concurrency': { type: 'string' },
-    'function-timeout-s': { type: 'string' },
-    'visibility-timeout-s': { type: 'string' },
-    'max-receive-count': { type: 'string' },
-    fifo: { type: 'boolean' },
-    'json-log': { type: 'boolean' },
-    'sandbox-latency-ms': { type: 'string' },
-    'grace-ms': { type: 'string' },
-    seed: { type: 'string' },
-    'export-file': { type: 'string' },
-  });
-  const num = (name: string, v: string | undefined, def: number, min: number, max: number) => {
-    if (v === undefined) return def;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
-    return n;
-  };
-  const batchSize = num('batch-size', o['batch-size'], 10, 1, 10);
-  const windowMs = num('batching-window-ms', o['batching-window-ms'], 500, 0, 300_000);
-  const maxConcurrency = num('max-concurrency', o['max-concurrency'], 5, 1, 50);
-  const functionTimeoutMs = num('function-timeout-s', o['function-timeout-s'], 60, 1, 900) * 1000;
-  const visibility = num('visibility-timeout-s', o['visibility-timeout-s'], 420, 0, 43_200);
-  const maxReceiveCount = num('max-receive-count', o['max-receive-count'], 5, 1, 1000);
-  const graceMs = num('grace-ms', o['grace-ms'], 5_000, 0, 900_000);
-  const latencyMs = num('sandbox-latency-ms', o['sandbox-latency-ms'], 0, 0, 60_000);
+  const { values: o } = parseOptions(argv, OPTIONS);
+  const consumer = await consumerSettings(o.file, io.env);
+  const batchSize = o['batch-size'] ?? Math.min(10, consumer.batchSize);
+  const windowMs = o['batching-window-ms'] ?? Math.min(INTERACTIVE_WINDOW_MS, consumer.batchingWindowMs);
+  const maxConcurrency = o['max-concurrency'] ?? consumer.maxConcurrency;
+  const functionTimeoutMs = (o['function-timeout-s'] ?? consumer.functionTimeoutS) * 1000;
+  const visibility = o['visibility-timeout-s'] ?? consumer.visibilityTimeoutS;
+  const maxReceiveCount = o['max-receive-count'] ?? consumer.maxReceiveCount;
+  const graceMs = o['grace-ms'];
+  const latencyMs = o['sandbox-latency-ms'];
   const jsonLog = o['json-log'] === true;
+  const dataDir = o.ephemeral ? undefined : o['data-dir'];
 
   // Everything the handlers read comes from this environment, as on Lambda.
   const env: NodeJS.ProcessEnv = { ...io.env };
   const printed: [string, string][] = [];
   const closers: (() => Promise<unknown>)[] = [];
+  let view: LiveView | undefined;
   const log = (line: string) => {
-    if (!jsonLog) writeLine(io.stderr, line);
+    if (jsonLog) return;
+    if (view) view.print(line);
+    else writeLine(io.stderr, line);
   };
 
   try {
     const wantSandbox =
-      o.sandbox === true ||
-      (o['no-sandbox'] !== true &&
-        ![
-          'COS_ENDPOINT',
-          'OSS_ENDPOINT',
-          'AWS_ENDPOINT_URL_S3_CONTROL',
-          'TENCENTCLOUD_SECRETID',
-          'ALIBABA_CLOUD_ACCESS_KEY_ID',
-        ].some((k) => env[k]));
+      o.sandbox === true || (o['no-sandbox'] !== true && !PROVIDER_VARIABLES.some((k) => env[k]));
+    // What the caller configured is checked before anything is announced: a second terminal's
+    // stale exports would otherwise show as ECONNREFUSED once a second in the live view.
+    await checkEndpoints(env, wantSandbox);
+
     if (wantSandbox) {
       const { startSandbox } = await import('../../sandbox/server');
-      const seed = path.resolve(o.seed ?? 'events/sandbox-jobs.json');
       const sb = await startSandbox({
-        seed,
-        dataDir: o['data-dir'],
-        faults: latencyMs ? { latencyMs } : undefined,
+        seed: path.resolve(o.seed),
+        port: o['sandbox-port'],
+        ...(dataDir ? { dataDir } : {}),
+        ...(latencyMs ? { faults: { latencyMs } } : {}),
+      }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'EADDRINUSE')
+          throw new PortTakenError(o['sandbox-port'], 'the sandbox', '--sandbox-port');
+        throw e;
       });
       closers.unshift(() => sb.close());
+      // The sandbox's keys are its own inventions (they open nothing else): safe to print.
       for (const [k, v] of Object.entries(sb.env)) {
         env[k] = v;
         printed.push([k, v]);
@@ -140,24 +272,29 @@ async function run(argv: string[], io: Io): Promise<number> {
     }
 
     let sqs: SQSClient;
+    let queue: EmbeddedQueue | undefined;
+    let dlqUrl = env.DLQ_URL;
     if (!env.REQUESTS_QUEUE_URL) {
-      const queue = await startEmbeddedQueue({
+      queue = await startEmbeddedQueue({
         region: env.AWS_REGION || 'us-east-1',
-        dataDir: o['data-dir'],
+        port: o['queue-port'],
+        ...(dataDir ? { dataDir } : {}),
       });
-      closers.push(() => queue.stop());
+      const q = queue;
+      closers.push(() => q.stop());
+      if (q.restored) writeLine(io.stderr, `jobctl run: queue ${describeRestore(q.restored)}`);
       env.AWS_ENDPOINT_URL_SQS = queue.endpoint;
       env.AWS_REGION ||= 'us-east-1';
-      // fauxqs accepts any signature, but the SDK insists on signing with something.
-      env.AWS_ACCESS_KEY_ID ||= 'local';
-      env.AWS_SECRET_ACCESS_KEY ||= 'local';
-      sqs = createSqsClient(env);
+      // The queue accepts any signature, but the SDK insists on signing with something. Never
+      // the caller's keys: they would end up printed for another terminal.
+      sqs = createSqsClient({ ...env, ...LOCAL_QUEUE_KEYS, AWS_SESSION_TOKEN: '' });
       const set = await createQueueSet(sqs, {
         prefix: 'jobctl-local',
         fifo: o.fifo === true,
         maxReceiveCount,
         visibilityTimeoutSeconds: visibility,
       });
+      dlqUrl = set.dlqUrl;
       Object.assign(env, {
         REQUESTS_QUEUE_URL: set.requestsQueueUrl,
         RESULTS_QUEUE_URL: set.resultsQueueUrl,
@@ -169,11 +306,10 @@ async function run(argv: string[], io: Io): Promise<number> {
         ['RESULTS_QUEUE_URL', set.resultsQueueUrl],
         ['DLQ_URL', set.dlqUrl],
       );
-      if (!printed.some(([k]) => k === 'AWS_ACCESS_KEY_ID'))
-        printed.push(
-          ['AWS_ACCESS_KEY_ID', env.AWS_ACCESS_KEY_ID],
-          ['AWS_SECRET_ACCESS_KEY', env.AWS_SECRET_ACCESS_KEY],
-        );
+      // Another terminal needs keys to sign with: made-up ones, unless the sandbox's are already
+      // printed or the caller has keys of their own there (which are never printed).
+      if (!printed.some(([k]) => k === 'AWS_ACCESS_KEY_ID') && !io.env.AWS_ACCESS_KEY_ID)
+        printed.push(...Object.entries(LOCAL_QUEUE_KEYS));
     } else {
       sqs = createSqsClient(env);
     }
@@ -193,7 +329,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     ]);
 
     // Schedules: the same declarations the deployed stack gets.
-    const file = path.resolve(o.file ?? 'serverless.yml');
+    const file = path.resolve(o.file);
     const timers = o['no-schedules']
       ? []
       : await scheduleAll(file, o['all-schedules'] === true, schedule, functionTimeoutMs, log, emit);
@@ -205,6 +341,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     if (o['export-file']) await writeEnvFile(o['export-file'], printed);
     writeLine(io.stdout, 'JOBCTL_READY=1');
 
+    const errors = repeatLimiter();
     const esm = startEventSourceMapping({
       sqs,
       queueUrl: env.REQUESTS_QUEUE_URL!,
@@ -215,17 +352,24 @@ async function run(argv: string[], io: Io): Promise<number> {
       maxConcurrency,
       region: env.AWS_REGION,
       onInvoke: (r) => emit({ type: 'invocation', ...r }),
-      onError: (e) => log(`jobctl run: ${(e as Error).message}`),
+      onError: (e) => {
+        const line = `jobctl run: ${connectionRefused(e) ?? (e as Error).message}`;
+        if (errors.fresh(line)) log(line);
+      },
     });
 
-    const view =
-      !jsonLog && io.stderr.isTTY ? liveView(io, sqs, env, counts, () => esm.inFlight, timers) : undefined;
     log(
-      `jobctl run: consuming ${env.REQUESTS_QUEUE_URL}; ${timers.length} schedule(s) active. Ctrl-C to stop.`,
+      `jobctl run: consuming ${env.REQUESTS_QUEUE_URL}; ${timers.length} schedule(s) active` +
+        `${o['no-schedules'] ? '' : timers.length === 0 ? ' (the examples ship disabled: --all-schedules)' : ''}. Ctrl-C to stop.`,
     );
+    view =
+      !jsonLog && io.stderr.isTTY
+        ? liveView(io, sqs, { ...env, DLQ_URL: dlqUrl }, counts, () => esm.inFlight, timers)
+        : undefined;
 
     await io.interrupted;
     view?.stop();
+    view = undefined;
     log('jobctl run: stopping: finishing in-flight batches…');
     const stopped = await Promise.race([
       esm.stop().then(() => true),
@@ -236,10 +380,111 @@ async function run(argv: string[], io: Io): Promise<number> {
         `jobctl run: ${esm.inFlight} record(s) still in flight after ${graceMs} ms; they return to the queue.`,
       );
     log(`jobctl run: stopped. ${summary(counts)}${fanouts ? `, ${fanouts} fan-out(s)` : ''}`);
+    if (queue) log(await keptOrDiscarded(sqs, env, dlqUrl, dataDir, wantSandbox));
     return 0;
   } finally {
+    view?.stop();
     for (const close of closers) await close().catch(() => undefined);
   }
+}
+
+/** The event source mapping as serverless.yml declares it; Lambda's defaults without one. */
+async function consumerSettings(
+  file: string,
+  env: NodeJS.ProcessEnv,
+): Promise<Omit<QueueConsumer, 'function'>> {
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(file)) return LAMBDA_DEFAULTS;
+  return (await loadQueueConsumer(file, { env })) ?? LAMBDA_DEFAULTS;
+}
+
+/**
+ * Every endpoint the caller configured, probed with a TCP connection: a refusal (settings
+ * exported from a `jobctl run` that has since stopped) is reported by variable, before ready.
+ */
+async function checkEndpoints(env: NodeJS.ProcessEnv, sandbox: boolean): Promise<void> {
+  const vars = ['AWS_ENDPOINT_URL_SQS', 'REQUESTS_QUEUE_URL', 'RESULTS_QUEUE_URL'];
+  if (!sandbox) vars.push('COS_ENDPOINT', 'OSS_ENDPOINT', 'AWS_ENDPOINT_URL_S3_CONTROL');
+  // A queue URL is only dialled when no endpoint override redirects it.
+  const skip = new Set(env.AWS_ENDPOINT_URL_SQS ? ['REQUESTS_QUEUE_URL', 'RESULTS_QUEUE_URL'] : []);
+  if (!env.REQUESTS_QUEUE_URL) skip.add('AWS_ENDPOINT_URL_SQS');
+  for (const name of vars) {
+    const raw = env[name];
+    if (!raw || skip.has(name) || raw.includes('{')) continue;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      continue;
+    }
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host, port, timeout: 2_000 });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+    });
+    if (refused) throw new Error(refusedAt(`${url.protocol}//${url.host}`, name));
+  }
+}
+
+/** What stop leaves behind, said plainly: kept under the data directory, or discarded. */
+async function keptOrDiscarded(
+  sqs: SQSClient,
+  env: NodeJS.ProcessEnv,
+  dlqUrl: string | undefined,
+  dataDir: string | undefined,
+  sandbox: boolean,
+): Promise<string> {
+  const [req, res, dlq] = await Promise.all([
+    depthOf(sqs, env.REQUESTS_QUEUE_URL),
+    depthOf(sqs, env.RESULTS_QUEUE_URL),
+    depthOf(sqs, dlqUrl),
+  ]);
+  const what = `${req} queued request(s), ${res} result(s), ${dlq} dead-lettered${sandbox ? ' and the sandbox jobs' : ''}`;
+  return dataDir
+    ? `jobctl run: kept ${what} in ${dataDir}; the next jobctl run here restores them (--ephemeral: keep nothing)`
+    : `jobctl run: discarded ${what} (--ephemeral); without it they are kept in ${DEFAULT_DATA_DIR}`;
+}
+
+async function depthOf(sqs: SQSClient, url: string | undefined): Promise<string> {
+  if (!url) return '-';
+  try {
+    const r = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    const a = r.Attributes ?? {};
+    return String(
+      Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+    );
+  } catch {
+    return '?';
+  }
+}
+
+/** The same error line once a minute at most: a stopped queue would otherwise print every second. */
+function repeatLimiter() {
+  const last = new Map<string, number>();
+  return {
+    fresh(line: string): boolean {
+      const now = Date.now();
+      const seen = last.get(line);
+      if (seen !== undefined && now - seen < 60_000) return false;
+      if (last.size > 100) last.clear();
+      last.set(line, now);
+      return true;
+    },
+  };
 }
 
 /** The observer `jobctl run` installs: counts for the live view, JSON lines with --json-log. */
@@ -327,6 +572,12 @@ async function writeEnvFile(file: string, lines: [string, string][]): Promise<vo
 
 const summary = (c: Counts) => OUTCOME_KINDS.map((k) => `${k} ${c[k]}`).join(' · ');
 
+interface LiveView {
+  /** A log line above the view: the view is cleared, the line written, the view drawn again below. */
+  print(line: string): void;
+  stop(): void;
+}
+
 /** The compact live view on a terminal: redrawn in place once a second. */
 function liveView(
   io: Io,
@@ -335,9 +586,11 @@ function liveView(
   counts: Counts,
   inFlight: () => number,
   timers: ScheduleTimer[],
-) {
+): LiveView {
   let lines = 0;
   let busy = false;
+  let stopped = false;
+  let last: string[] = [];
   const depth = async (url: string | undefined) => {
     if (!url) return '-';
     try {
@@ -349,28 +602,52 @@ function liveView(
       return '?';
     }
   };
+  const clear = () => (lines ? `\x1b[${lines}A\x1b[0J` : '');
+  const paint = (out: string[]) => {
+    // A wrapped line would throw the cursor arithmetic off: clip to the terminal's width.
+    const width = Math.max(20, ((io.stderr as { columns?: number }).columns ?? 80) - 1);
+    const clip = (l: string) => (l.length > width ? `${l.slice(0, width - 1)}…` : l);
+    io.stderr.write(`${clear()}${out.map((l) => `\x1b[2K${clip(l)}`).join('\n')}\n`);
+    lines = out.length;
+  };
   const draw = async () => {
-    if (busy) return;
+    if (busy || stopped) return;
     busy = true;
-    const [req, res] = await Promise.all([depth(env.REQUESTS_QUEUE_URL), depth(env.RESULTS_QUEUE_URL)]);
+    const [req, res, dlq] = await Promise.all([
+      depth(env.REQUESTS_QUEUE_URL),
+      depth(env.RESULTS_QUEUE_URL),
+      depth(env.DLQ_URL),
+    ]);
+    busy = false;
+    if (stopped) return;
+    // Fire times as `jobctl schedules` shows them: the wall time of the schedule's own zone.
     const next = timers
       .filter((t) => t.next)
       .sort((a, b) => a.next!.getTime() - b.next!.getTime())
       .slice(0, 3)
-      .map((t) => `${t.name} ${t.next!.toISOString().slice(0, 16).replace('T', ' ')}Z`);
-    const out = [
-      `queue  requests ${req} · in flight ${inFlight()} · results ${res}`,
+      .map((t) => `${t.name} ${wallTime(t.next!.toISOString(), t.timezone)}`);
+    last = [
+      `queue  requests ${req} · in flight ${inFlight()} · results ${res} · dead-lettered ${dlq}${dlq !== '0' && dlq !== '-' && dlq !== '?' ? ' (jobctl redrive)' : ''}`,
       `done   ${summary(counts)}`,
-      `next   ${next.length ? next.join(' · ') : 'no schedules enabled'}`,
+      `next   ${next.length ? next.join(' · ') : 'no schedules enabled (--all-schedules fires the examples)'}`,
     ];
-    // A wrapped line would throw the cursor arithmetic off: clip to the terminal's width.
-    const width = Math.max(20, ((io.stderr as { columns?: number }).columns ?? 80) - 1);
-    const clip = (l: string) => (l.length > width ? `${l.slice(0, width - 1)}…` : l);
-    io.stderr.write(`${lines ? `\x1b[${lines}A` : ''}${out.map((l) => `\x1b[2K${clip(l)}`).join('\n')}\n`);
-    lines = out.length;
-    busy = false;
+    paint(last);
   };
   const timer = setInterval(() => void draw(), 1000);
   void draw();
-  return { stop: () => clearInterval(timer) };
+  return {
+    print(line) {
+      if (stopped) {
+        writeLine(io.stderr, line);
+        return;
+      }
+      io.stderr.write(`${clear()}${line}\n`);
+      lines = 0;
+      if (last.length) paint(last);
+    },
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }

@@ -4,11 +4,81 @@
  * client, without a cloud account. The only command that prints credentials: the sandbox's own,
  * which open nothing else.
  */
+
+import { isIP } from 'node:net';
 import { sandboxEnvLines } from '../../sandbox/main';
 import { DEFAULT_SEED_FILE } from '../../sandbox/seed';
 import { type FaultOptions, type SandboxOptions, startSandbox } from '../../sandbox/server';
-import { type Command, type Io, parseOptions, UsageError, writeLine } from '../command';
-import { intOption } from '../flags';
+import { type Command, type Io, UsageError, writeLine } from '../command';
+import { type OptionTable, optionsHelp, parseOptions } from '../options';
+
+const OPTIONS = {
+  port: {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 65_535,
+    default: 0,
+    help: 'port to listen on (default 0: any free port)',
+  },
+  host: {
+    kind: 'string',
+    arg: 'ADDR',
+    default: '127.0.0.1',
+    help: "address to listen on (default 127.0.0.1; anything else exposes the\nsandbox's well-known keys to the network)",
+  },
+  'data-dir': {
+    kind: 'string',
+    arg: 'DIR',
+    help: 'keep the jobs in DIR across restarts, even a kill -9 (every change is on\ndisk before its answer); one sandbox per DIR',
+  },
+  seed: {
+    kind: 'string',
+    arg: 'FILE',
+    help: 'the jobs to start with (default events/sandbox-jobs.json); ignored when\n--data-dir already holds state',
+  },
+  'pace-ms': {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 86_400_000,
+    default: 10_000,
+    help: 'one lifecycle step (e.g. Ready → Active) per N ms; 0 freezes jobs\n(default 10000)',
+  },
+  'latency-ms': {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 600_000,
+    default: 0,
+    help: 'added to every answer (default 0)',
+  },
+  'fault-rate': {
+    kind: 'number',
+    arg: 'X',
+    min: 0,
+    max: 1,
+    default: 0,
+    help: 'fraction 0–1 of requests answered with a transient error, spread evenly over\n503 SlowDown, 500 InternalError and 429 throttling (default 0)',
+  },
+  'fault-seed': {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 2 ** 32 - 1,
+    default: 0,
+    help: 'seed of the fault sequence, so a run repeats (default 0)',
+  },
+} as const satisfies OptionTable;
+
+/**
+ * Loopback, judged by what the name is: an IPv4 literal in 127/8, ::1, or localhost. A name that
+ * merely begins with `127.` (`127.evil.example`) resolves wherever its owner likes.
+ */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
 
 const HELP = `
 usage: jobctl sandbox [--port N] [--host 127.0.0.1] [--data-dir DIR] [--seed FILE]
@@ -24,48 +94,27 @@ stdout, ready to export in another terminal:
 
 It runs until Ctrl-C.
 
-options:
-  --port N          port to listen on (default 0: any free port)
-  --host ADDR       address to listen on (default 127.0.0.1; anything else exposes the
-                    sandbox's well-known keys to the network)
-  --data-dir DIR    keep the jobs in DIR/sandbox.json across restarts
-  --seed FILE       the jobs to start with (default events/sandbox-jobs.json); ignored when
-                    --data-dir already holds state
-  --pace-ms N       one lifecycle step (e.g. Ready → Active) per N ms; 0 freezes jobs
-                    (default 10000)
-  --latency-ms N    added to every answer (default 0)
-  --fault-rate X    fraction 0–1 of requests answered with a transient error, spread evenly over
-                    503 SlowDown, 500 InternalError and 429 throttling (default 0)
-  --fault-seed N    seed of the fault sequence, so a run repeats (default 0)
+${optionsHelp(OPTIONS)}
+
+A --host that is not loopback (127.0.0.0/8, ::1, localhost) gets a warning; a host name that is
+not an IP address but begins with "127." is refused: it only looks like loopback.
 
 exit codes: 0 stopped by Ctrl-C, 2 bad options, 1 could not start (e.g. the port is taken)
 `;
 
-export const command: Command = {
-  name: 'sandbox',
-  summary: 'run the sandbox provider alone',
-  help: HELP,
-  run,
-};
+export const command: Command = { help: HELP, run };
 
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values } = parseOptions(argv, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'data-dir': { type: 'string' },
-    seed: { type: 'string' },
-    'pace-ms': { type: 'string' },
-    'latency-ms': { type: 'string' },
-    'fault-rate': { type: 'string' },
-    'fault-seed': { type: 'string' },
-  });
-  const port = intOption('port', values.port, 0, 0, 65_535);
-  const paceMs = intOption('pace-ms', values['pace-ms'], 10_000, 0, 86_400_000);
-  const latencyMs = intOption('latency-ms', values['latency-ms'], 0, 0, 600_000);
-  const faultSeed = intOption('fault-seed', values['fault-seed'], 0, 0, 2 ** 32 - 1);
-  const rate = values['fault-rate'] === undefined ? 0 : Number(values['fault-rate']);
-  if (!(rate >= 0 && rate <= 1)) throw new UsageError('--fault-rate must be a number from 0 to 1');
-  const host = values.host ?? '127.0.0.1';
+  const { values } = parseOptions(argv, OPTIONS);
+  const { port, host } = values;
+  const paceMs = values['pace-ms'];
+  const latencyMs = values['latency-ms'];
+  const faultSeed = values['fault-seed'];
+  const rate = values['fault-rate'];
+  if (host.startsWith('127.') && isIP(host) === 0)
+    throw new UsageError(
+      `--host ${host} is a name, not the loopback address it looks like; give an IP address (127.0.0.1) or localhost`,
+    );
 
   const faults: FaultOptions = { seed: faultSeed, latencyMs };
   if (rate > 0)
@@ -82,7 +131,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   const sb = await startSandbox(opts);
   try {
     for (const line of sandboxEnvLines(sb)) writeLine(io.stdout, line);
-    if (!/^(127\.|::1$|localhost$)/.test(host))
+    if (!isLoopback(host))
       writeLine(
         io.stderr,
         `jobctl sandbox: listening on ${host}: anyone who can reach it can use the printed keys`,

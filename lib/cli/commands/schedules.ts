@@ -4,10 +4,37 @@
  * expression and its time zone before it fires at 01:00 on the wrong day.
  */
 import { describeSchedules, loadSchedules, ScheduleConfigError } from '../../schedules/serverless';
-import { offsetMs } from '../../schedules/zone';
-import { type Command, type Io, parseOptions, UsageError, writeLine } from '../command';
-import { intOption } from '../flags';
-import { table, wantJson } from '../format';
+import { type Command, type Io, UsageError, writeLine } from '../command';
+import { table, wallTime, wantJson } from '../format';
+import { type OptionTable, optionsHelp, parseOptions } from '../options';
+
+const OPTIONS = {
+  file: {
+    kind: 'string',
+    arg: 'PATH',
+    default: 'serverless.yml',
+    help: 'the serverless.yml to read (default ./serverless.yml)',
+  },
+  stage: {
+    kind: 'string',
+    arg: 'S',
+    help: "the stage its variables resolve for (default: the file's provider.stage, else dev)",
+  },
+  from: {
+    kind: 'string',
+    arg: 'ISO-TIME',
+    help: 'list fire times after this instant (default now), e.g. 2026-11-24T00:00:00Z',
+  },
+  count: {
+    kind: 'integer',
+    arg: 'N',
+    min: 1,
+    max: 100,
+    default: 3,
+    help: 'fire times per schedule, 1–100 (default 3)',
+  },
+  json: { kind: 'boolean', help: 'JSON lines even on a terminal' },
+} as const satisfies OptionTable;
 
 const HELP = `
 usage: jobctl schedules [--file serverless.yml] [--stage S] [--from ISO-TIME] [--count N] [--json]
@@ -18,12 +45,7 @@ On a terminal as a table (fire times in the schedule's own time zone); piped or 
 one JSON object per schedule per line:
 {"name","function","expression","timezone","enabled","description","next":[ISO-TIME in UTC, …]}.
 
-options:
-  --file PATH        the serverless.yml to read (default ./serverless.yml)
-  --stage S          the stage its variables resolve for (default: the file's provider.stage, else dev)
-  --from ISO-TIME    list fire times after this instant (default now), e.g. 2026-11-24T00:00:00Z
-  --count N          fire times per schedule, 1–100 (default 3)
-  --json             JSON lines even on a terminal
+${optionsHelp(OPTIONS)}
 
 environment: \${env:…} variables in serverless.yml are read from the environment.
 
@@ -31,22 +53,11 @@ exit codes: 0 done, 2 bad options or a schedule that would not deploy (named in 
             1 anything else
 `;
 
-export const command: Command = {
-  name: 'schedules',
-  summary: 'list the schedules in serverless.yml with their next fire times',
-  help: HELP,
-  run,
-};
+export const command: Command = { help: HELP, run };
 
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values } = parseOptions(argv, {
-    file: { type: 'string' },
-    stage: { type: 'string' },
-    from: { type: 'string' },
-    count: { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  const count = intOption('count', values.count, 3, 1, 100);
+  const { values } = parseOptions(argv, OPTIONS);
+  const count = values.count;
   let from = new Date();
   if (values.from !== undefined) {
     from = new Date(values.from);
@@ -57,7 +68,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   }
   let rows: ReturnType<typeof describeSchedules>;
   try {
-    const schedules = await loadSchedules(values.file ?? 'serverless.yml', {
+    const schedules = await loadSchedules(values.file, {
       env: io.env,
       stage: values.stage,
     });
@@ -79,7 +90,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   const lines = table(
     ['NAME', 'ENABLED', 'EXPRESSION', 'TIME ZONE', 'NEXT'],
     rows.flatMap((r) => {
-      const [first, ...later] = r.next.map((t) => local(t, r.timezone));
+      const [first, ...later] = r.next.map((t) => wallTime(t, r.timezone));
       return [
         [r.name, r.enabled ? 'yes' : 'no', r.expression, r.timezone, first ?? '(never again)'],
         ...later.map((t) => ['', '', '', '', t]),
@@ -88,14 +99,4 @@ async function run(argv: string[], io: Io): Promise<number> {
   );
   for (const line of lines) writeLine(io.stdout, line);
   return 0;
-}
-
-/** `2026-11-25 01:00 +08:00`: the wall time the schedule's author wrote the expression in. */
-function local(iso: string, timezone: string): string {
-  const t = Date.parse(iso);
-  const offset = offsetMs(t, timezone);
-  const wall = new Date(t + offset).toISOString().slice(0, 16).replace('T', ' ');
-  const sign = offset < 0 ? '-' : '+';
-  const abs = Math.abs(offset) / 60_000;
-  return `${wall} ${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }

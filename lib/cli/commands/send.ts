@@ -6,19 +6,60 @@
 import { toRequestMessage } from '../../batch';
 import { createSqsClient, sendAll } from '../../queues/sqs';
 import { parseTransitionBody, type Transition } from '../../transition';
-import { type Command, type Io, parseOptions, readInput, UsageError, writeLine } from '../command';
+import { type Command, type Io, readInput, UsageError, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
-import {
-  type FieldFlags,
-  numberFlag,
-  TARGET_FIELD_FLAGS,
-  TARGET_HELP,
-  TARGET_OPTIONS,
-  targetFields,
-  validateFlags,
-} from '../flags';
+import { connectionRefused } from '../errors';
+import { type FieldFlags, TARGET_FIELD_FLAGS, TARGET_OPTIONS, targetFields, validateFlags } from '../flags';
 import { splitTransitions } from '../input';
+import { type OptionTable, optionsHelp, parseOptions, type Values as ValuesOf } from '../options';
 import { progress } from '../progress';
+
+// Numbers that are message fields are kinds of `number` with no range here: the message validator
+// owns their rules, so `--priority -1` is refused with exactly the rule a queued message meets.
+const OPTIONS = {
+  ...TARGET_OPTIONS,
+  job: { kind: 'string', arg: 'ID', group: 'job (one of)', help: 'one job' },
+  'select-status': {
+    kind: 'string',
+    arg: 'S',
+    multiple: true,
+    group: 'job (one of)',
+    help: 'with ListJobs, every job in status S (repeatable)',
+  },
+  prefix: { kind: 'string', arg: 'P', group: 'job (one of)', help: '… whose description starts with P' },
+  'older-than': {
+    kind: 'number',
+    arg: 'MIN',
+    group: 'job (one of)',
+    help: '… created at least MIN minutes before it is handled',
+  },
+  max: { kind: 'number', arg: 'N', group: 'job (one of)', help: '… at most N jobs (default 1000)' },
+  status: {
+    kind: 'string',
+    arg: 'Ready|Cancelled',
+    group: 'change (one of)',
+    help: 'UpdateJobStatus; --reason TEXT sets statusUpdateReason',
+  },
+  reason: { kind: 'string', arg: 'TEXT', group: 'change (one of)', help: 'statusUpdateReason, 0–256 bytes' },
+  priority: { kind: 'number', arg: 'N', group: 'change (one of)', help: 'UpdateJobPriority, 0–2147483647' },
+  id: {
+    kind: 'string',
+    arg: 'ID',
+    group: 'other',
+    help: 'correlation id echoed in the outcome (default: the SQS message id)',
+  },
+  'not-after': {
+    kind: 'string',
+    arg: 'ISO-TIME',
+    group: 'other',
+    help: 'deadline: handled later, the transition is "expired" and not sent',
+  },
+  json: {
+    kind: 'boolean',
+    help: 'print {"enqueued":n,"failed":[{"where","code","message"}]} instead of a sentence',
+  },
+  'dry-run': { kind: 'boolean', help: 'validate only; send nothing' },
+} as const satisfies OptionTable;
 
 const HELP = `
 usage: jobctl send [FILE|-] [--json] [--dry-run]
@@ -34,23 +75,7 @@ Every transition is validated first; if any is invalid, each problem is printed 
 Input (FILE, or standard input for - or no FILE): one transition object, a JSON array, or JSON
 Lines. Or build one transition from flags:
 
-${TARGET_HELP}
-job (one of):
-  --job ID                 one job
-  --select-status S        with ListJobs, every job in status S (repeatable)
-  --prefix P               … whose description starts with P
-  --older-than MIN         … created at least MIN minutes before it is handled
-  --max N                  … at most N jobs (default 1000)
-change (one of):
-  --status Ready|Cancelled UpdateJobStatus; --reason TEXT sets statusUpdateReason
-  --priority N             UpdateJobPriority, 0–2147483647
-other:
-  --id ID                  correlation id echoed in the outcome (default: the SQS message id)
-  --not-after ISO-TIME     deadline: handled later, the transition is "expired" and not sent
-
-options:
-  --json       print {"enqueued":n,"failed":[{"where","code","message"}]} instead of a sentence
-  --dry-run    validate only; send nothing
+${optionsHelp(OPTIONS)}
 
 environment:
   REQUESTS_QUEUE_URL       the queue to send to (a .fifo queue: one message group per job)
@@ -62,28 +87,7 @@ exit codes: 0 all enqueued, 2 an invalid transition or bad options (nothing sent
             1 some could not be enqueued, or the queue is not configured
 `;
 
-export const command: Command = {
-  name: 'send',
-  summary: 'put transition messages on the requests queue',
-  help: HELP,
-  run,
-};
-
-const OPTIONS = {
-  ...TARGET_OPTIONS,
-  job: { type: 'string' },
-  status: { type: 'string' },
-  reason: { type: 'string' },
-  priority: { type: 'string' },
-  'select-status': { type: 'string', multiple: true },
-  prefix: { type: 'string' },
-  'older-than': { type: 'string' },
-  max: { type: 'string' },
-  id: { type: 'string' },
-  'not-after': { type: 'string' },
-  json: { type: 'boolean' },
-  'dry-run': { type: 'boolean' },
-} as const;
+export const command: Command = { help: HELP, run };
 
 const MESSAGE_FLAGS = Object.keys(OPTIONS).filter((k) => k !== 'json' && k !== 'dry-run');
 
@@ -106,10 +110,10 @@ const FIELD_FLAGS: FieldFlags = {
 /** How many messages go to SendMessageBatch calls between two progress updates. */
 const CHUNK = 100;
 
-type Values = ReturnType<typeof parseOptions<typeof OPTIONS>>['values'];
+type Values = ValuesOf<typeof OPTIONS>;
 
 async function run(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseOptions(argv, OPTIONS, true);
+  const { values, positionals } = parseOptions(argv, OPTIONS, { positionals: true });
   const flagForm = MESSAGE_FLAGS.some((k) => values[k as keyof Values] !== undefined);
   if (flagForm && positionals.length > 0)
     throw new UsageError('give either a FILE or the transition flags (--provider …), not both');
@@ -173,7 +177,10 @@ async function run(argv: string[], io: Io): Promise<number> {
 
   if (values.json) writeLine(io.stdout, JSON.stringify({ enqueued, failed }));
   else {
-    for (const f of failed) writeLine(io.stderr, `${f.where}: not enqueued (${f.code}: ${f.message})`);
+    // Nothing listening (settings from a stopped `jobctl run`): one sentence with the fix, not one per line.
+    const refused = enqueued === 0 && failed[0] ? connectionRefused(new Error(failed[0].message)) : undefined;
+    if (refused) writeLine(io.stderr, `jobctl send: ${refused}`);
+    else for (const f of failed) writeLine(io.stderr, `${f.where}: not enqueued (${f.code}: ${f.message})`);
     const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
     writeLine(
       io.stdout,
@@ -193,8 +200,8 @@ function fromFlags(v: Values): Record<string, unknown> {
     const select: Record<string, unknown> = {};
     if (v['select-status'] !== undefined) select.statuses = v['select-status'];
     if (v.prefix !== undefined) select.descriptionPrefix = v.prefix;
-    if (v['older-than'] !== undefined) select.olderThanMinutes = numberFlag('older-than', v['older-than']);
-    if (v.max !== undefined) select.max = numberFlag('max', v.max);
+    if (v['older-than'] !== undefined) select.olderThanMinutes = v['older-than'];
+    if (v.max !== undefined) select.max = v.max;
     m.select = select;
   }
   if (v.status !== undefined && v.priority !== undefined)
@@ -205,7 +212,7 @@ function fromFlags(v: Values): Record<string, unknown> {
     if (v.reason !== undefined) m.statusUpdateReason = v.reason;
   } else if (v.priority !== undefined) {
     m.action = 'UpdateJobPriority';
-    m.priority = numberFlag('priority', v.priority);
+    m.priority = v.priority;
     if (v.reason !== undefined) throw new UsageError('--reason goes with --status');
   } else {
     throw new UsageError('give --status Ready|Cancelled or --priority N');

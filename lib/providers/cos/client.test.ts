@@ -163,6 +163,7 @@ describe('requests on the wire', () => {
       description: 'nightly-eu',
       creationTime: '2026-11-23T22:00:00Z',
       statusUpdateReason: 'waiting',
+      progress: null,
     });
     const r = onlyRequest();
     expect([r.method, r.url]).toEqual(['GET', '/jobs/53dc6228']);

@@ -10,10 +10,11 @@
  */
 
 import { endpointResolver } from '../endpoint';
-import { ProviderError } from '../errors';
+import { clockOffsetFrom, isClockSkew, ProviderError, redirectError } from '../errors';
 import { type HttpRequest, type HttpResponse, type SendOptions, send } from '../http';
 import { APPID_PATTERN, RULES } from '../rules';
 import type { CallOptions, CredentialSource, JobControl, JobPage, Target } from '../types';
+import { type AnswerMeta, headerText, malformed } from '../xml';
 import { cosAuthorization } from './sign';
 import {
   type CosHttpCall,
@@ -43,11 +44,14 @@ function invalidTarget(message: string): ProviderError {
   return new ProviderError({ kind: 'invalid', code: 'InvalidArgument', message });
 }
 
-function requestIdOf(headers: HttpResponse['headers']): string | null {
-  const v = headers['x-cos-request-id'];
-  const s = Array.isArray(v) ? v[0] : v;
-  return s === undefined || s === '' ? null : s;
-}
+/** An answer about another job than the one asked about cannot be trusted as this job's. */
+const sameJob =
+  <R extends { jobId: string }>(jobId: string, decode: (body: string, meta: AnswerMeta) => R) =>
+  (body: string, meta: AnswerMeta): R => {
+    const r = decode(body, meta);
+    if (r.jobId !== jobId) throw malformed('COS', 'an answer about another job', meta);
+    return r;
+  };
 
 export function createCosControl(opts: CosControlOptions): JobControl {
   const template = opts.endpoint ?? RULES.cos.defaultEndpoint;
@@ -55,10 +59,13 @@ export function createCosControl(opts: CosControlOptions): JobControl {
   const now = opts.now ?? Date.now;
   const originFor = endpointResolver('COS', template);
 
+  // How far the server's clock is ahead of ours, learnt from a skew refusal.
+  let clockOffsetMs = 0;
+
   async function call<T>(
     target: Target,
     op: CosHttpCall,
-    decode: (body: string, requestId: string | null) => T,
+    decode: (body: string, meta: AnswerMeta) => T,
     callOpts: CallOptions | undefined,
   ): Promise<T> {
     const appId = target.appId;
@@ -66,27 +73,42 @@ export function createCosControl(opts: CosControlOptions): JobControl {
       throw invalidTarget('a COS target needs appId (sent as x-cos-appid): 1–64 digits');
     const origin = originFor(target);
     const creds = await opts.credentials();
-    const headers: Record<string, string> = { host: origin.host, 'x-cos-appid': appId };
-    if (creds.sessionToken) headers['x-cos-security-token'] = creds.sessionToken;
-    headers.authorization = cosAuthorization(
-      { method: op.method, pathname: op.pathname, query: op.query, headers },
-      { secretId: creds.accessKeyId, secretKey: creds.secretAccessKey },
-      // One second early, as the official SDKs do: a server clock a little behind ours must not
-      // see a signature that starts in the future.
-      { now: Math.floor(now() / 1000) - 1 },
-    );
+    const literals = [creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? ''];
     const path = op.path + queryString(op.query);
-    const res = await transport(
-      {
-        method: op.method,
-        url: origin.base + path,
-        target: { protocol: origin.protocol, hostname: origin.hostname, port: origin.port, path },
-        headers,
-      },
-      { timeoutMs: callOpts?.timeoutMs ?? opts.timeoutMs, signal: callOpts?.signal },
-    );
-    if (res.status >= 200 && res.status < 300) return decode(res.body, requestIdOf(res.headers));
-    throw decodeError(res.status, res.headers, res.body);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const localNow = now();
+        const headers: Record<string, string> = { host: origin.host, 'x-cos-appid': appId };
+        if (creds.sessionToken) headers['x-cos-security-token'] = creds.sessionToken;
+        headers.authorization = cosAuthorization(
+          { method: op.method, pathname: op.pathname, query: op.query, headers },
+          { secretId: creds.accessKeyId, secretKey: creds.secretAccessKey },
+          // One second early, as the official SDKs do: a server clock a little behind ours must not
+          // see a signature that starts in the future.
+          { now: Math.floor((localNow + clockOffsetMs) / 1000) - 1 },
+        );
+        const res = await transport(
+          {
+            method: op.method,
+            url: origin.base + path,
+            target: { protocol: origin.protocol, hostname: origin.hostname, port: origin.port, path },
+            headers,
+          },
+          { timeoutMs: callOpts?.timeoutMs ?? opts.timeoutMs, signal: callOpts?.signal },
+        );
+        const meta = { httpStatus: res.status, requestId: headerText(res.headers['x-cos-request-id']) };
+        if (res.status >= 200 && res.status < 300) return decode(res.body, meta);
+        if (res.status >= 300 && res.status < 400)
+          throw redirectError('COS', res.status, origin.base, meta.requestId);
+        const err = decodeError(res.status, res.headers, res.body);
+        // Our clock is off: sign again on the server's clock, once (see `clockOffsetFrom`).
+        const offset = isClockSkew(err.code, err.message) ? clockOffsetFrom(res.headers, localNow) : null;
+        if (attempt > 0 || offset === null) throw err;
+        clockOffsetMs = offset;
+      }
+    } catch (e) {
+      throw e instanceof ProviderError ? e.withoutLiterals(literals) : e;
+    }
   }
 
   return {
@@ -95,12 +117,17 @@ export function createCosControl(opts: CosControlOptions): JobControl {
       return call(
         target,
         UpdateJobStatus.request(jobId, requested, reason),
-        UpdateJobStatus.response,
+        sameJob(jobId, UpdateJobStatus.response),
         callOpts,
       );
     },
     updatePriority(target, jobId, priority, callOpts) {
-      return call(target, UpdateJobPriority.request(jobId, priority), UpdateJobPriority.response, callOpts);
+      return call(
+        target,
+        UpdateJobPriority.request(jobId, priority),
+        sameJob(jobId, UpdateJobPriority.response),
+        callOpts,
+      );
     },
     describe(target, jobId, callOpts) {
       return call(target, DescribeJob.request(jobId), DescribeJob.response, callOpts);

@@ -12,7 +12,7 @@
  * );
  */
 
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { rfc3986 } from '../rfc3986';
 
 export interface CosSignable {
@@ -98,41 +98,6 @@ function hmacHex(key: string, data: string): string {
   return createHmac('sha1', key).update(data).digest('hex');
 }
 
-// SignKey depends only on the secret and the key time, which changes once a second: a client
-// signing many calls per second reuses it, with its HMAC pads, so that each signature costs two
-// one-shot hashes rather than a new Hmac object.
-interface SignKey {
-  secretKey: string;
-  keyTime: string;
-  /** HMAC-SHA1(secretKey, keyTime) in hex: 40 ASCII characters, shorter than SHA-1's 64-byte block. */
-  value: string;
-  /** The key XOR ipad / opad (RFC 2104), as strings: ASCII, since the key is hex. */
-  inner: string;
-  outer: string;
-}
-let lastSignKey: SignKey | undefined;
-function signKeyFor(secretKey: string, keyTime: string): SignKey {
-  const last = lastSignKey;
-  if (last !== undefined && last.secretKey === secretKey && last.keyTime === keyTime) return last;
-  const value = hmacHex(secretKey, keyTime);
-  let inner = '';
-  let outer = '';
-  for (let i = 0; i < 64; i++) {
-    const b = i < value.length ? value.charCodeAt(i) : 0;
-    inner += String.fromCharCode(b ^ 0x36);
-    outer += String.fromCharCode(b ^ 0x5c);
-  }
-  lastSignKey = { secretKey, keyTime, value, inner, outer };
-  return lastSignKey;
-}
-
-/** HMAC-SHA1 under a sign key, hex; `data` must be ASCII (a StringToSign always is). */
-function hmacWithKey(key: SignKey, data: string): string {
-  // Pad and data are ASCII, so hashing the string (as UTF-8) hashes exactly these bytes.
-  const inner = hash('sha1', key.inner + data, 'binary');
-  return hash('sha1', Buffer.from(key.outer + inner, 'latin1'), 'hex');
-}
-
 function signature(
   secretKey: string,
   keyTime: string,
@@ -144,9 +109,10 @@ function signature(
 ): string {
   const httpString =
     method.toLowerCase() + '\n' + pathname + '\n' + params.pairs + '\n' + headers.pairs + '\n';
-  const digest = hash('sha1', httpString, 'hex');
+  const digest = createHash('sha1').update(httpString).digest('hex');
   const stringToSign = 'sha1\n' + signTime + '\n' + digest + '\n';
-  return hmacWithKey(signKeyFor(secretKey, keyTime), stringToSign);
+  // SignKey = HMAC-SHA1(SecretKey, KeyTime) in hex, which is itself the key for the StringToSign.
+  return hmacHex(hmacHex(secretKey, keyTime), stringToSign);
 }
 
 /**

@@ -144,6 +144,7 @@ describe('responses', () => {
       description: 'nightly-restore <eu>',
       creationTime: '2026-11-23T22:00:00Z',
       statusUpdateReason: 'waiting',
+      progress: { total: 9, succeeded: 0, failed: 0 },
     });
   });
 
@@ -156,6 +157,7 @@ describe('responses', () => {
       description: null,
       creationTime: null,
       statusUpdateReason: null,
+      progress: null,
     });
   });
 
@@ -171,6 +173,7 @@ describe('responses', () => {
           description: 'bulk-1',
           creationTime: null,
           statusUpdateReason: null,
+          progress: null,
         },
       ],
       nextToken: '001',
@@ -183,9 +186,9 @@ describe('responses', () => {
   <member><JobId>b</JobId><Operation>COSPutObjectCopy</Operation><ProgressSummary><TotalNumberOfTasks>1</TotalNumberOfTasks></ProgressSummary><Status>Complete</Status><TerminationDate>2026-11-24T00:00:00Z</TerminationDate></member>
 </Jobs><NextToken></NextToken></ListJobsResult>`;
     const page = ListJobs.response(body);
-    expect(page.jobs.map((j) => [j.jobId, j.status])).toEqual([
-      ['a', 'Suspended'],
-      ['b', 'Complete'],
+    expect(page.jobs.map((j) => [j.jobId, j.status, j.progress])).toEqual([
+      ['a', 'Suspended', null],
+      ['b', 'Complete', { total: 1, succeeded: 0, failed: 0 }],
     ]);
     expect(page.nextToken).toBeNull();
   });

@@ -4,11 +4,22 @@
  * error answer becomes a `ProviderError` carrying COS's own `Code`. Pure: no I/O, no signing.
  * Element names follow the COS API pages (UpdateJobStatus, UpdateJobPriority, DescribeJob, ListJobs).
  */
-import { STATUS_CODES } from 'node:http';
-import { type X2jOptions, XMLParser } from 'fast-xml-parser';
-import { type ErrorKind, errorKind, kindForStatus, ProviderError } from '../errors';
-import { readFlatXml } from '../flat-xml';
+import { type ErrorKind, errorKind, ProviderError } from '../errors';
+import { MAX_LIST_RESULTS, MAX_PRIORITY } from '../rules';
 import type { Job, JobPage, JobStatus, PriorityResult, RequestedJobStatus, StatusResult } from '../types';
+import {
+  type AnswerMeta,
+  decodeErrorAnswer,
+  type Element,
+  isElement,
+  malformed as malformedAnswer,
+  optional,
+  priority as priorityOf,
+  progressOf,
+  requiredText as required,
+  rootElement,
+  xmlParser,
+} from '../xml';
 import { rfc3986 } from './sign';
 
 /** One COS call on the wire. */
@@ -29,8 +40,6 @@ export function queryString(query: Record<string, string>): string {
   return s;
 }
 
-const MAX_PRIORITY = 2147483647;
-
 function invalid(message: string): ProviderError {
   return new ProviderError({ kind: 'invalid', code: 'InvalidArgument', message });
 }
@@ -44,104 +53,32 @@ function jobPath(jobId: string, suffix: string): { pathname: string; path: strin
 // ---------------------------------------------------------------------------------------------
 // XML
 
-const PARSER_OPTIONS: X2jOptions = {
-  ignoreAttributes: true,
-  ignoreDeclaration: true,
-  // Ids such as "007" and reasons such as " 42 " must come back exactly as sent.
-  parseTagValue: false,
-  trimValues: false,
-  // Entities are decoded by `text()` below, only in the few values read: the parser's own
-  // numeric-reference support (`htmlEntities`) costs several times the rest of the parse.
-  processEntities: false,
-  isArray: (_name, jpath) => jpath === 'ListJobsResult.Jobs.member',
-};
-/** For the small Update*Result answers on the hot path. */
-const parser = new XMLParser(PARSER_OPTIONS);
+const OK: AnswerMeta = { httpStatus: 200, requestId: null };
+const parser = xmlParser(['ListJobsResult.Jobs.member']);
 /**
  * For DescribeJob / ListJobs, whose jobs carry manifest, operation and report subtrees that are
- * never read: left unparsed, they halve the parse (the stop-node check would slow the small ones).
+ * never read: left unparsed, they halve the parse.
  */
-const jobParser = new XMLParser({
-  ...PARSER_OPTIONS,
-  stopNodes: ['*.Manifest', '*.Operation', '*.Report', '*.ProgressSummary', '*.FailureReasons'],
-});
+const jobParser = xmlParser(
+  ['ListJobsResult.Jobs.member'],
+  ['*.Manifest', '*.Operation', '*.Report', '*.FailureReasons'],
+);
 
-type Element = Record<string, unknown>;
+const malformed = (what: string, meta: AnswerMeta) => malformedAnswer('COS', what, meta);
+const root = (body: string, name: string, meta: AnswerMeta, p = parser) =>
+  rootElement('COS', p, body, name, meta);
+const requiredText = (e: Element, name: string, where: string, meta: AnswerMeta) =>
+  required('COS', e, name, where, meta);
 
-function parseXml(body: string, p: XMLParser = parser): Element | undefined {
-  // The small answers (Update*Result, Error) are flat: read without the general parser.
-  if (p === parser) {
-    const flat = readFlatXml(body);
-    if (flat !== undefined) return flat;
-  }
-  try {
-    const doc: unknown = p.parse(body);
-    return typeof doc === 'object' && doc !== null ? (doc as Element) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const isElement = (v: unknown): v is Element => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const ENTITY = /&(?:#x([0-9a-fA-F]{1,6})|#([0-9]{1,7})|(lt|gt|amp|quot|apos));/g;
-const NAMED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-function decodeEntity(whole: string, hex?: string, dec?: string, name?: string): string {
-  if (name !== undefined) return NAMED[name] ?? whole;
-  const cp = hex !== undefined ? Number.parseInt(hex, 16) : Number(dec);
-  return cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff) ? String.fromCodePoint(cp) : whole;
-}
-
-/** Character data with XML's five entities and numeric references (`&#34;`, `&#xA;`) decoded. */
-function text(v: unknown): string | null {
-  if (typeof v !== 'string') return null;
-  return v.includes('&') ? v.replace(ENTITY, decodeEntity) : v;
-}
-/** Optional text: an absent or empty element is `null`. */
-const optional = (v: unknown): string | null => {
-  const s = text(v);
-  return s === '' ? null : s;
-};
-
-const INTEGER = /^\s*\d{1,10}\s*$/;
-function integer(v: unknown): number | null {
-  if (typeof v !== 'string' || !INTEGER.test(v)) return null;
-  const n = Number(v);
-  return n <= MAX_PRIORITY ? n : null;
-}
-
-function malformed(what: string, requestId: string | null): ProviderError {
-  // A 2xx answer we cannot read: most likely a proxy or a truncated body, so worth another try.
-  return new ProviderError({
-    kind: 'server',
-    code: 'MalformedResponse',
-    message: `COS answered 2xx with ${what}`,
-    httpStatus: 200,
-    requestId,
-  });
-}
-
-function root(body: string, name: string, requestId: string | null, p: XMLParser = parser): Element {
-  const r = parseXml(body, p)?.[name];
-  if (r === '') return {}; // `<ListJobsResult></ListJobsResult>`: present, with nothing in it
-  if (!isElement(r)) throw malformed(`no <${name}> document`, requestId);
-  return r;
-}
-
-function requiredText(e: Element, name: string, where: string, requestId: string | null): string {
-  const v = text(e[name]);
-  if (v === null || v === '') throw malformed(`a ${where} without ${name}`, requestId);
-  return v;
-}
-
-function jobOf(e: Element, where: string, requestId: string | null): Job {
+function jobOf(e: Element, where: string, meta: AnswerMeta): Job {
   return {
-    jobId: requiredText(e, 'JobId', where, requestId),
-    status: requiredText(e, 'Status', where, requestId),
-    priority: integer(e.Priority),
+    jobId: requiredText(e, 'JobId', where, meta),
+    status: requiredText(e, 'Status', where, meta),
+    priority: priorityOf(e.Priority),
     description: optional(e.Description),
     creationTime: optional(e.CreationTime),
     statusUpdateReason: optional(e.StatusUpdateReason),
+    progress: progressOf(e.ProgressSummary),
   };
 }
 
@@ -158,11 +95,11 @@ export const UpdateJobStatus = {
     }
     return { method: 'POST', ...jobPath(jobId, '/status'), query };
   },
-  response(body: string, requestId: string | null = null): StatusResult {
-    const r = root(body, 'UpdateJobStatusResult', requestId);
+  response(body: string, meta: AnswerMeta = OK): StatusResult {
+    const r = root(body, 'UpdateJobStatusResult', meta);
     return {
-      jobId: requiredText(r, 'JobId', 'UpdateJobStatusResult', requestId),
-      status: requiredText(r, 'Status', 'UpdateJobStatusResult', requestId),
+      jobId: requiredText(r, 'JobId', 'UpdateJobStatusResult', meta),
+      status: requiredText(r, 'Status', 'UpdateJobStatusResult', meta),
       statusUpdateReason: optional(r.StatusUpdateReason),
     };
   },
@@ -174,14 +111,14 @@ export const UpdateJobStatus = {
 export const UpdateJobPriority = {
   request(jobId: string, priority: number): CosHttpCall {
     if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY)
-      throw invalid('priority must be an integer 0–2147483647');
+      throw invalid(`priority must be an integer 0–${MAX_PRIORITY}`);
     return { method: 'POST', ...jobPath(jobId, '/priority'), query: { priority: String(priority) } };
   },
-  response(body: string, requestId: string | null = null): PriorityResult {
-    const r = root(body, 'UpdateJobPriorityResult', requestId);
-    const priority = integer(r.Priority);
-    if (priority === null) throw malformed('an UpdateJobPriorityResult without a valid Priority', requestId);
-    return { jobId: requiredText(r, 'JobId', 'UpdateJobPriorityResult', requestId), priority };
+  response(body: string, meta: AnswerMeta = OK): PriorityResult {
+    const r = root(body, 'UpdateJobPriorityResult', meta);
+    const priority = priorityOf(r.Priority);
+    if (priority === null) throw malformed('an UpdateJobPriorityResult without a valid Priority', meta);
+    return { jobId: requiredText(r, 'JobId', 'UpdateJobPriorityResult', meta), priority };
   },
 };
 
@@ -192,10 +129,10 @@ export const DescribeJob = {
   request(jobId: string): CosHttpCall {
     return { method: 'GET', ...jobPath(jobId, ''), query: {} };
   },
-  response(body: string, requestId: string | null = null): Job {
-    const job = root(body, 'DescribeJobResult', requestId, jobParser).Job;
-    if (!isElement(job)) throw malformed('a DescribeJobResult without Job', requestId);
-    return jobOf(job, 'DescribeJobResult.Job', requestId);
+  response(body: string, meta: AnswerMeta = OK): Job {
+    const job = root(body, 'DescribeJobResult', meta, jobParser).Job;
+    if (!isElement(job)) throw malformed('a DescribeJobResult without Job', meta);
+    return jobOf(job, 'DescribeJobResult.Job', meta);
   },
 };
 
@@ -215,8 +152,8 @@ export const ListJobs = {
     const query: Record<string, string> = {};
     if (q.status !== undefined) query.jobStatuses = q.status;
     if (q.maxResults !== undefined) {
-      if (!Number.isInteger(q.maxResults) || q.maxResults < 1 || q.maxResults > 1000)
-        throw invalid('maxResults must be an integer 1–1000');
+      if (!Number.isInteger(q.maxResults) || q.maxResults < 1 || q.maxResults > MAX_LIST_RESULTS)
+        throw invalid(`maxResults must be an integer 1–${MAX_LIST_RESULTS}`);
       query.maxResults = String(q.maxResults);
     }
     if (q.nextToken !== undefined && q.nextToken !== '') {
@@ -225,14 +162,13 @@ export const ListJobs = {
     }
     return { method: 'GET', pathname: '/jobs', path: '/jobs', query };
   },
-  response(body: string, requestId: string | null = null): JobPage {
-    const r = root(body, 'ListJobsResult', requestId, jobParser);
+  response(body: string, meta: AnswerMeta = OK): JobPage {
+    const r = root(body, 'ListJobsResult', meta, jobParser);
     const members = isElement(r.Jobs) ? r.Jobs.member : undefined;
     const jobs = Array.isArray(members)
       ? members.map((m, i) => {
-          if (!isElement(m))
-            throw malformed(`a ListJobsResult.Jobs.member[${i}] that is not a job`, requestId);
-          return jobOf(m, `ListJobsResult.Jobs.member[${i}]`, requestId);
+          if (!isElement(m)) throw malformed(`a ListJobsResult.Jobs.member[${i}] that is not a job`, meta);
+          return jobOf(m, `ListJobsResult.Jobs.member[${i}]`, meta);
         })
       : [];
     // COS returns "the last JobId of the page" as NextToken; an empty page ends the listing even
@@ -257,19 +193,11 @@ export const COS_ERROR_KINDS: Readonly<Record<string, ErrorKind>> = {
   SlowDown: 'throttled',
 };
 
-export function cosErrorKind(code: string, httpStatus: number): ErrorKind {
-  return errorKind(COS_ERROR_KINDS, code, httpStatus);
+export function cosErrorKind(code: string, httpStatus: number, message = ''): ErrorKind {
+  return errorKind(COS_ERROR_KINDS, code, httpStatus, message);
 }
 
-const NOT_LETTERS = /[^A-Za-z]/g;
-/** Error messages end up in outcomes and logs: a misbehaving endpoint must not flood them. */
-const MAX_MESSAGE_CHARS = 1024;
-const clip = (s: string): string => (s.length > MAX_MESSAGE_CHARS ? s.slice(0, MAX_MESSAGE_CHARS) + '…' : s);
-
-function headerText(v: string | string[] | undefined): string | null {
-  const s = Array.isArray(v) ? v[0] : v;
-  return s === undefined || s === '' ? null : s;
-}
+const ERRORS = { provider: 'COS', parser, requestIdHeader: 'x-cos-request-id', kinds: COS_ERROR_KINDS };
 
 /** An error answer (any non-2xx) as a `ProviderError`, also when the body is not COS's XML. */
 export function decodeError(
@@ -277,26 +205,5 @@ export function decodeError(
   headers: Record<string, string | string[] | undefined>,
   body: string,
 ): ProviderError {
-  const e = parseXml(body)?.Error;
-  const headerRequestId = headerText(headers['x-cos-request-id']);
-  const code = isElement(e) ? optional(e.Code) : null;
-  if (isElement(e) && code !== null) {
-    return new ProviderError({
-      kind: cosErrorKind(code, httpStatus),
-      code,
-      message: clip(optional(e.Message) ?? code),
-      httpStatus,
-      requestId: optional(e.RequestId) ?? headerRequestId,
-    });
-  }
-  // A proxy's HTML page, an empty body, …: the status is all there is to go on.
-  const reason = STATUS_CODES[httpStatus];
-  const fallback = reason ? reason.replace(NOT_LETTERS, '') : `Http${httpStatus}`;
-  return new ProviderError({
-    kind: kindForStatus(httpStatus),
-    code: fallback,
-    message: `HTTP ${httpStatus}${reason ? ' ' + reason : ''} without a COS error document`,
-    httpStatus,
-    requestId: headerRequestId,
-  });
+  return decodeErrorAnswer(ERRORS, httpStatus, headers, body);
 }

@@ -138,6 +138,7 @@ describe('requests on the wire, byte for byte, and their answers', () => {
         description: 'nightly-1',
         creationTime: '2025-06-15T10:30:00.000Z',
         statusUpdateReason: null,
+        progress: null,
       },
     ],
     [
@@ -156,6 +157,7 @@ describe('requests on the wire, byte for byte, and their answers', () => {
             description: null,
             creationTime: null,
             statusUpdateReason: null,
+            progress: null,
           },
         ],
       },
@@ -255,11 +257,11 @@ describe('error answers become typed ProviderErrors', () => {
     });
   });
 
-  it('a 200 with an unreadable body is a retryable InvalidResponse', async () => {
+  it('a 200 with an unreadable body is a retryable MalformedResponse', async () => {
     replies.push({ status: 200, body: '<html>captive portal</html>' });
     await expect(control().describe(HANGZHOU, JOB_ID)).rejects.toMatchObject({
       kind: 'server',
-      code: 'InvalidResponse',
+      code: 'MalformedResponse',
       retryable: true,
     });
   });

@@ -10,22 +10,20 @@
  */
 
 import { endpointResolver } from '../endpoint';
+import { clockOffsetFrom, isClockSkew, ProviderError, redirectError } from '../errors';
 import { type HttpRequest, type HttpResponse, type SendOptions, send } from '../http';
 import { RULES } from '../rules';
 import type { CallOptions, CredentialSource, JobControl, Target } from '../types';
+import { type AnswerMeta, headerText, malformed } from '../xml';
 import { ossAuthorization, ossDate, UNSIGNED_PAYLOAD } from './sign';
 import {
-  decodeDescribe,
+  DescribeJob,
   decodeError,
-  decodeList,
-  decodePriorityResult,
-  decodeStatusResult,
-  describeOp,
   encodeQuery,
-  listOp,
+  ListJobs,
   type OssOperation,
-  updatePriorityOp,
-  updateStatusOp,
+  UpdateJobPriority,
+  UpdateJobStatus,
 } from './wire';
 
 export interface OssControlOptions {
@@ -48,49 +46,90 @@ export function createOssControl(opts: OssControlOptions): JobControl {
   const now = opts.now ?? Date.now;
   const transport = opts.transport ?? send;
   const endpointFor = endpointResolver('OSS', template);
+  // How far the server's clock is ahead of ours, learnt from a RequestTimeTooSkewed answer.
+  let clockOffsetMs = 0;
 
-  async function call(target: Target, op: OssOperation, callOpts: CallOptions | undefined) {
+  async function call<T>(
+    target: Target,
+    op: OssOperation,
+    decode: (body: string, meta: AnswerMeta) => T,
+    callOpts: CallOptions | undefined,
+  ): Promise<T> {
     const ep = endpointFor(target);
     const creds = await opts.credentials();
-    const date = new Date(now());
-    const headers: Record<string, string> = {
-      host: ep.host,
-      'x-oss-date': ossDate(date),
-      'x-oss-content-sha256': UNSIGNED_PAYLOAD,
-    };
-    if (creds.sessionToken) headers['x-oss-security-token'] = creds.sessionToken;
-    headers.authorization = ossAuthorization(
-      { method: op.method, pathname: '/', query: op.query, headers },
-      { accessKeyId: creds.accessKeyId, accessKeySecret: creds.secretAccessKey },
-      { region: target.region, date, additionalHeaders: SIGNED_EXTRA },
-    );
-    const path = `/?${encodeQuery(op.query)}`;
-    const res = await transport(
-      {
-        method: op.method,
-        url: ep.base + path,
-        target: { protocol: ep.protocol, hostname: ep.hostname, port: ep.port, path },
-        headers,
-      },
-      { timeoutMs: callOpts?.timeoutMs ?? opts.timeoutMs, signal: callOpts?.signal },
-    );
-    if (res.status < 200 || res.status > 299) throw decodeError(res.status, res.headers, res.body);
-    return res.body;
+    const literals = [creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? ''];
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const localNow = now();
+        const date = new Date(localNow + clockOffsetMs);
+        const headers: Record<string, string> = {
+          host: ep.host,
+          'x-oss-date': ossDate(date),
+          'x-oss-content-sha256': UNSIGNED_PAYLOAD,
+        };
+        if (creds.sessionToken) headers['x-oss-security-token'] = creds.sessionToken;
+        headers.authorization = ossAuthorization(
+          { method: op.method, pathname: '/', query: op.query, headers },
+          { accessKeyId: creds.accessKeyId, accessKeySecret: creds.secretAccessKey },
+          { region: target.region, date, additionalHeaders: SIGNED_EXTRA },
+        );
+        const path = `/?${encodeQuery(op.query)}`;
+        const res = await transport(
+          {
+            method: op.method,
+            url: ep.base + path,
+            target: { protocol: ep.protocol, hostname: ep.hostname, port: ep.port, path },
+            headers,
+          },
+          { timeoutMs: callOpts?.timeoutMs ?? opts.timeoutMs, signal: callOpts?.signal },
+        );
+        const meta = { httpStatus: res.status, requestId: headerText(res.headers['x-oss-request-id']) };
+        if (res.status >= 200 && res.status < 300) return decode(res.body, meta);
+        if (res.status >= 300 && res.status < 400)
+          throw redirectError('OSS', res.status, ep.base, meta.requestId);
+        const err = decodeError(res.status, res.headers, res.body);
+        // Our clock is off: sign again on the server's clock, once (see `clockOffsetFrom`).
+        const offset = isClockSkew(err.code, err.message) ? clockOffsetFrom(res.headers, localNow) : null;
+        if (attempt > 0 || offset === null) throw err;
+        clockOffsetMs = offset;
+      }
+    } catch (e) {
+      throw e instanceof ProviderError ? e.withoutLiterals(literals) : e;
+    }
   }
+
+  /** An answer about another job than the one asked about cannot be trusted as this job's. */
+  const sameJob =
+    <R extends { jobId: string }>(jobId: string, decode: (body: string, meta: AnswerMeta) => R) =>
+    (body: string, meta: AnswerMeta): R => {
+      const r = decode(body, meta);
+      if (r.jobId !== jobId) throw malformed('OSS', 'an answer about another job', meta);
+      return r;
+    };
 
   return {
     provider: 'oss',
     async updateStatus(target, jobId, requested, reason, callOpts) {
-      return decodeStatusResult(await call(target, updateStatusOp(jobId, requested, reason), callOpts));
+      return call(
+        target,
+        UpdateJobStatus.request(jobId, requested, reason),
+        sameJob(jobId, UpdateJobStatus.response),
+        callOpts,
+      );
     },
     async updatePriority(target, jobId, priority, callOpts) {
-      return decodePriorityResult(await call(target, updatePriorityOp(jobId, priority), callOpts));
+      return call(
+        target,
+        UpdateJobPriority.request(jobId, priority),
+        sameJob(jobId, UpdateJobPriority.response),
+        callOpts,
+      );
     },
     async describe(target, jobId, callOpts) {
-      return decodeDescribe(await call(target, describeOp(jobId), callOpts));
+      return call(target, DescribeJob.request(jobId), DescribeJob.response, callOpts);
     },
     async list(target, query, callOpts) {
-      return decodeList(await call(target, listOp(query), callOpts));
+      return call(target, ListJobs.request(query), ListJobs.response, callOpts);
     },
   };
 }

@@ -1,11 +1,10 @@
 /**
  * OSS signature V4 (`OSS4-HMAC-SHA256`), both ways: the client signs with `ossAuthorization`, the
  * sandbox checks with `verifyOssRequest`. One canonical-request builder serves both, so the two
- * sides cannot drift apart. Pure apart from a one-entry cache of the derived signing key (the
- * key only changes with the day, the region or the secret, and deriving it costs four HMACs).
+ * sides cannot drift apart. Pure apart from a one-entry cache of the derived signing key.
  */
 
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { rfc3986 } from '../rfc3986';
 import { REGION_PATTERN } from '../rules';
 
@@ -49,26 +48,10 @@ const TERMINATOR = 'aliyun_v4_request';
 /** Percent-encode as OSS V4 does: RFC 3986. */
 export const ossEncode = rfc3986;
 
-// A client signs many calls within one second, each formatting its time twice (the header and
-// the signature's check of it): the last second's stamp is kept.
-let lastStamp = { second: Number.NaN, stamp: '' };
-
 /** `x-oss-date` form of a time: ISO 8601 basic, `yyyymmddTHHMMSSZ`. */
 export function ossDate(date: Date): string {
-  const second = Math.floor(date.getTime() / 1000);
-  if (second === lastStamp.second) return lastStamp.stamp;
-  const iso = date.toISOString(); // yyyy-mm-ddTHH:MM:SS.sssZ
-  const stamp =
-    iso.slice(0, 4) +
-    iso.slice(5, 7) +
-    iso.slice(8, 10) +
-    'T' +
-    iso.slice(11, 13) +
-    iso.slice(14, 16) +
-    iso.slice(17, 19) +
-    'Z';
-  lastStamp = { second, stamp };
-  return stamp;
+  // yyyy-mm-ddTHH:MM:SS.sssZ → yyyymmddTHHMMSSZ
+  return `${date.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
 }
 
 /** Client side: the `Authorization` header value for a request whose x-oss-* headers are set. */
@@ -252,45 +235,28 @@ export function canonicalRequest(
 
 const byFirst = (a: [string, string], b: [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
-const ASCII = /^[\x00-\x7f]*$/;
+// The derived key changes only with the day, the region and the secret; deriving it costs four
+// HMACs, so the last one is kept (as the AWS SDK's SigV4 signer keeps its signing keys).
+let cachedKey: { secret: string; day: string; region: string; key: Buffer } | undefined;
 
-interface SigningKey {
-  secret: string;
-  day: string;
-  region: string;
-  key: Buffer;
-  /** The 32-byte key XOR ipad / opad (RFC 2104), as binary strings: each signature is then two one-shot hashes. */
-  inner: string;
-  outer: string;
-}
-let cachedKey: SigningKey | undefined;
-
-function signingKey(secret: string, day: string, region: string): SigningKey {
+function signingKey(secret: string, day: string, region: string): Buffer {
   const c = cachedKey;
-  if (c !== undefined && c.day === day && c.region === region && c.secret === secret) return c;
+  if (c !== undefined && c.day === day && c.region === region && c.secret === secret) return c.key;
   const kDate = createHmac('sha256', `aliyun_v4${secret}`).update(day).digest();
   const kRegion = createHmac('sha256', kDate).update(region).digest();
   const kProduct = createHmac('sha256', kRegion).update(PRODUCT).digest();
   const key = createHmac('sha256', kProduct).update(TERMINATOR).digest();
-  let inner = '';
-  let outer = '';
-  for (let i = 0; i < 64; i++) {
-    const b = i < key.length ? key[i]! : 0;
-    inner += String.fromCharCode(b ^ 0x36);
-    outer += String.fromCharCode(b ^ 0x5c);
-  }
-  cachedKey = { secret, day, region, key, inner, outer };
-  return cachedKey;
+  cachedKey = { secret, day, region, key };
+  return key;
 }
 
 function computeSignature(canonical: string, secret: string, stamp: string, region: string): string {
   const day = stamp.slice(0, 8);
-  const stringToSign = `${OSS_ALGORITHM}\n${stamp}\n${day}/${region}/${PRODUCT}/${TERMINATOR}\n${hash('sha256', canonical, 'hex')}`;
-  const key = signingKey(secret, day, region);
-  // Binary strings carry ASCII exactly; anything else (a region nobody validated) takes the plain HMAC.
-  if (!ASCII.test(stringToSign)) return createHmac('sha256', key.key).update(stringToSign).digest('hex');
-  const inner = hash('sha256', Buffer.from(key.inner + stringToSign, 'latin1'), 'binary');
-  return hash('sha256', Buffer.from(key.outer + inner, 'latin1'), 'hex');
+  const hashed = createHash('sha256').update(canonical).digest('hex');
+  const stringToSign = `${OSS_ALGORITHM}\n${stamp}\n${day}/${region}/${PRODUCT}/${TERMINATOR}\n${hashed}`;
+  return createHmac('sha256', signingKey(secret, day, region))
+    .update(stringToSign)
+    .digest('hex');
 }
 
 /** As the ali-oss SDK does: lowercase, dedupe, drop headers that are signed anyway, sort. */

@@ -4,19 +4,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ErrorKind } from '../errors';
+import { OSS_DEFAULT_CANCEL_REASON } from '../rules';
+import { MAX_MESSAGE_CHARS } from '../xml';
 import {
-  decodeDescribe,
+  DescribeJob,
   decodeError,
-  decodeList,
-  decodePriorityResult,
-  decodeStatusResult,
-  describeOp,
   encodeQuery,
   isoTime,
-  listOp,
+  ListJobs,
   type OssOperation,
-  updatePriorityOp,
-  updateStatusOp,
+  UpdateJobPriority,
+  UpdateJobStatus,
 } from './wire';
 
 const JOB_ID = 'MzRjZGU2NGQ3YTY5NGRhMTkxZmZhYzY5OTM5YTcxYWU=';
@@ -26,85 +24,97 @@ describe('requests: method and query, byte for byte', () => {
   it.each<[string, OssOperation, 'GET' | 'POST', string]>([
     [
       'UpdateJobStatus with a reason (id ending "=", spaces)',
-      updateStatusOp(JOB_ID, 'Ready', 'off-peak window opened'),
+      UpdateJobStatus.request(JOB_ID, 'Ready', 'off-peak window opened'),
       'POST',
       `batchJobStatus&batchJobId=${JOB_ID_ENC}&requestedJobStatus=Ready&statusUpdateReason=off-peak%20window%20opened`,
     ],
     [
-      'UpdateJobStatus without a reason',
-      updateStatusOp(JOB_ID, 'Cancelled', undefined),
+      'UpdateJobStatus Ready without a reason: none is sent',
+      UpdateJobStatus.request(JOB_ID, 'Ready', undefined),
       'POST',
-      `batchJobStatus&batchJobId=${JOB_ID_ENC}&requestedJobStatus=Cancelled`,
+      `batchJobStatus&batchJobId=${JOB_ID_ENC}&requestedJobStatus=Ready`,
     ],
     [
-      'UpdateJobStatus with an empty reason: the parameter is not sent at all',
-      updateStatusOp(JOB_ID, 'Cancelled', ''),
+      'UpdateJobStatus Cancelled without a reason: the documented default is sent (OSS wants 1–256)',
+      UpdateJobStatus.request(JOB_ID, 'Cancelled', undefined),
       'POST',
-      `batchJobStatus&batchJobId=${JOB_ID_ENC}&requestedJobStatus=Cancelled`,
+      `batchJobStatus&batchJobId=${JOB_ID_ENC}&requestedJobStatus=Cancelled&statusUpdateReason=cancelled%20by%20jobctl`,
+    ],
+    [
+      'UpdateJobStatus with an empty reason: never sent empty (Ready: left out)',
+      UpdateJobStatus.request(JOB_ID, 'Ready', ''),
+      'POST',
+      `batchJobStatus&batchJobId=${JOB_ID_ENC}&requestedJobStatus=Ready`,
+    ],
+    [
+      'UpdateJobStatus Cancelled with an empty reason: the default',
+      UpdateJobStatus.request(JOB_ID, 'Cancelled', ''),
+      'POST',
+      `batchJobStatus&batchJobId=${JOB_ID_ENC}&requestedJobStatus=Cancelled&statusUpdateReason=${encodeURIComponent(OSS_DEFAULT_CANCEL_REASON)}`,
     ],
     [
       'UpdateJobStatus, CJK reason',
-      updateStatusOp(JOB_ID, 'Ready', '夜间窗口'),
+      UpdateJobStatus.request(JOB_ID, 'Ready', '夜间窗口'),
       'POST',
       `batchJobStatus&batchJobId=${JOB_ID_ENC}&requestedJobStatus=Ready&statusUpdateReason=%E5%A4%9C%E9%97%B4%E7%AA%97%E5%8F%A3`,
     ],
     [
       'UpdateJobStatus, emoji reason',
-      updateStatusOp(JOB_ID, 'Ready', 'go 🚀'),
+      UpdateJobStatus.request(JOB_ID, 'Ready', 'go 🚀'),
       'POST',
       `batchJobStatus&batchJobId=${JOB_ID_ENC}&requestedJobStatus=Ready&statusUpdateReason=go%20%F0%9F%9A%80`,
     ],
     [
       'UpdateJobStatus, reason with reserved characters',
-      updateStatusOp(JOB_ID, 'Ready', "it's (50%)!* a&b=c"),
+      UpdateJobStatus.request(JOB_ID, 'Ready', "it's (50%)!* a&b=c"),
       'POST',
       `batchJobStatus&batchJobId=${JOB_ID_ENC}&requestedJobStatus=Ready&statusUpdateReason=it%27s%20%2850%25%29%21%2A%20a%26b%3Dc`,
     ],
     [
       'an opaque id with "+" and "/" is escaped, not refused',
-      describeOp('ab+cd/ef=='),
+      DescribeJob.request('ab+cd/ef=='),
       'GET',
       'batchJob&batchJobId=ab%2Bcd%2Fef%3D%3D',
     ],
     [
       'UpdateJobPriority sends targetPriority',
-      updatePriorityOp(JOB_ID, 42),
+      UpdateJobPriority.request(JOB_ID, 42),
       'POST',
       `batchJobPriority&batchJobId=${JOB_ID_ENC}&targetPriority=42`,
     ],
     [
       'UpdateJobPriority at both limits (0)',
-      updatePriorityOp(JOB_ID, 0),
+      UpdateJobPriority.request(JOB_ID, 0),
       'POST',
       `batchJobPriority&batchJobId=${JOB_ID_ENC}&targetPriority=0`,
     ],
     [
       'UpdateJobPriority at both limits (2147483647)',
-      updatePriorityOp(JOB_ID, 2147483647),
+      UpdateJobPriority.request(JOB_ID, 2147483647),
       'POST',
       `batchJobPriority&batchJobId=${JOB_ID_ENC}&targetPriority=2147483647`,
     ],
-    ['DescribeJob', describeOp(JOB_ID), 'GET', `batchJob&batchJobId=${JOB_ID_ENC}`],
-    ['ListJobs, no filter', listOp({}), 'GET', 'batchJob'],
+    ['DescribeJob', DescribeJob.request(JOB_ID), 'GET', `batchJob&batchJobId=${JOB_ID_ENC}`],
+    ['ListJobs, no filter', ListJobs.request({}), 'GET', 'batchJob'],
     [
       'ListJobs, several statuses joined by "|"',
-      listOp({ statuses: ['Suspended', 'Active'], maxResults: 50 }),
+      ListJobs.request({ statuses: ['Suspended', 'Active'], maxResults: 50 }),
       'GET',
       'batchJob&batchJobStatuses=Suspended%7CActive&max-keys=50',
     ],
     [
       'ListJobs, max-keys capped at 1000 and a token with +/=',
-      listOp({ statuses: ['Suspended'], maxResults: 5000, nextToken: 'a+b/c:d==' }),
+      ListJobs.request({ statuses: ['Suspended'], maxResults: 5000, nextToken: 'a+b/c:d==' }),
       'GET',
       'batchJob&batchJobStatuses=Suspended&max-keys=1000&continuation-token=a%2Bb%2Fc%3Ad%3D%3D',
     ],
     [
       'ListJobs, max-keys at least 1, no empty token',
-      listOp({ maxResults: 0, nextToken: '' }),
+      ListJobs.request({ maxResults: 0, nextToken: '' }),
       'GET',
       'batchJob&max-keys=1',
     ],
-    ['ListJobs, an empty status list is no filter', listOp({ statuses: [] }), 'GET', 'batchJob'],
+    ['ListJobs, an empty status list is no filter', ListJobs.request({ statuses: [] }), 'GET', 'batchJob'],
   ])('%s', (_name, op, method, query) => {
     expect(op.method).toBe(method);
     expect(encodeQuery(op.query)).toBe(query);
@@ -113,17 +123,17 @@ describe('requests: method and query, byte for byte', () => {
 
 describe('requests refused before anything is sent', () => {
   it.each<[string, () => unknown]>([
-    ['an empty job id', () => describeOp('')],
-    ['a negative priority', () => updatePriorityOp(JOB_ID, -1)],
-    ['a fractional priority', () => updatePriorityOp(JOB_ID, 1.5)],
-    ['a priority above 2147483647', () => updatePriorityOp(JOB_ID, 2147483648)],
+    ['an empty job id', () => DescribeJob.request('')],
+    ['a negative priority', () => UpdateJobPriority.request(JOB_ID, -1)],
+    ['a fractional priority', () => UpdateJobPriority.request(JOB_ID, 1.5)],
+    ['a priority above 2147483647', () => UpdateJobPriority.request(JOB_ID, 2147483648)],
     [
       'a reason over 256 bytes of UTF-8 (86 CJK characters)',
-      () => updateStatusOp(JOB_ID, 'Ready', '中'.repeat(86)),
+      () => UpdateJobStatus.request(JOB_ID, 'Ready', '中'.repeat(86)),
     ],
     [
       'a reason with a lone surrogate',
-      () => encodeQuery(updateStatusOp(JOB_ID, 'Ready', 'bad \ud800').query),
+      () => encodeQuery(UpdateJobStatus.request(JOB_ID, 'Ready', 'bad \ud800').query),
     ],
   ])('%s', (_name, f) => {
     expect(f).toThrow(
@@ -133,7 +143,7 @@ describe('requests refused before anything is sent', () => {
 
   it('a reason of exactly 256 bytes is sent', () => {
     const reason = '中'.repeat(85) + 'a'; // 255 + 1 bytes
-    expect(updateStatusOp(JOB_ID, 'Ready', reason).query.statusUpdateReason).toBe(reason);
+    expect(UpdateJobStatus.request(JOB_ID, 'Ready', reason).query.statusUpdateReason).toBe(reason);
   });
 });
 
@@ -145,7 +155,7 @@ describe('answers', () => {
   <Status>Cancelling</Status>
   <StatusUpdateReason>User requested cancellation</StatusUpdateReason>
 </UpdateJobStatusResult>`;
-    expect(decodeStatusResult(body)).toEqual({
+    expect(UpdateJobStatus.response(body)).toEqual({
       jobId: JOB_ID,
       status: 'Cancelling',
       statusUpdateReason: 'User requested cancellation',
@@ -154,7 +164,7 @@ describe('answers', () => {
 
   it('UpdateJobStatusResult without a reason', () => {
     const body = `<UpdateJobStatusResult><JobId>${JOB_ID}</JobId><Status>Ready</Status><StatusUpdateReason/></UpdateJobStatusResult>`;
-    expect(decodeStatusResult(body).statusUpdateReason).toBeNull();
+    expect(UpdateJobStatus.response(body).statusUpdateReason).toBeNull();
   });
 
   it.each([
@@ -164,12 +174,12 @@ describe('answers', () => {
     ['&unknown; &#xD800; &#x110000;', '&unknown; &#xD800; &#x110000;'],
   ])('XML text %j reads as %j', (xmlText, plain) => {
     const body = `<UpdateJobStatusResult><JobId>a</JobId><Status>Ready</Status><StatusUpdateReason>${xmlText}</StatusUpdateReason></UpdateJobStatusResult>`;
-    expect(decodeStatusResult(body).statusUpdateReason).toBe(plain);
+    expect(UpdateJobStatus.response(body).statusUpdateReason).toBe(plain);
   });
 
   it('UpdateJobPriorityResult', () => {
     const body = `<UpdateJobPriorityResult><JobId>${JOB_ID}</JobId><Priority>20</Priority></UpdateJobPriorityResult>`;
-    expect(decodePriorityResult(body)).toEqual({ jobId: JOB_ID, priority: 20 });
+    expect(UpdateJobPriority.response(body)).toEqual({ jobId: JOB_ID, priority: 20 });
   });
 
   it('DescribeJobResult, with CreationTime in epoch seconds and entities decoded', () => {
@@ -188,13 +198,14 @@ describe('answers', () => {
     <Status>Suspended</Status>
   </Job>
 </DescribeJobResult>`;
-    expect(decodeDescribe(body)).toEqual({
+    expect(DescribeJob.response(body)).toEqual({
       jobId: JOB_ID,
       status: 'Suspended',
       priority: 10,
       description: 'nightly-批量 & more',
       creationTime: '2025-06-15T10:30:00.000Z',
       statusUpdateReason: 'waiting 🌙',
+      progress: { total: 3, succeeded: 0, failed: 0 },
     });
   });
 
@@ -208,11 +219,12 @@ describe('answers', () => {
       <JobId>0012</JobId>
       <Operation>PutObjectTagging</Operation>
       <Priority>5</Priority>
+      <ProgressSummary><NumberOfTasksFailed>1</NumberOfTasksFailed><NumberOfTasksSucceeded>7</NumberOfTasksSucceeded><TotalNumberOfTasks>10</TotalNumberOfTasks></ProgressSummary>
       <Status>Suspended</Status>
     </JobListDescriptor>
   </Jobs>
 </ListJobsResult>`;
-    expect(decodeList(body)).toEqual({
+    expect(ListJobs.response(body)).toEqual({
       nextToken: 'next+page/456=',
       jobs: [
         {
@@ -222,6 +234,7 @@ describe('answers', () => {
           description: ' nightly-a ',
           creationTime: '2025-06-15T10:30:00.000Z',
           statusUpdateReason: null,
+          progress: { total: 10, succeeded: 7, failed: 1 },
         },
       ],
     });
@@ -230,7 +243,7 @@ describe('answers', () => {
   it('ListJobsResult with several jobs, in order, without a token', () => {
     const job = (id: string, status: string) =>
       `<JobListDescriptor><JobId>${id}</JobId><Status>${status}</Status></JobListDescriptor>`;
-    const page = decodeList(
+    const page = ListJobs.response(
       `<ListJobsResult><Jobs>${job('1e3', 'Active')}${job('b', 'Complete')}</Jobs><NextToken></NextToken></ListJobsResult>`,
     );
     expect(page.nextToken).toBeNull();
@@ -246,38 +259,40 @@ describe('answers', () => {
     '<ListJobsResult>\n  <Jobs>\n  </Jobs>\n  <NextToken>\n  </NextToken>\n</ListJobsResult>',
     '<ListJobsResult/>',
   ])('an empty ListJobsResult: %j', (body) => {
-    expect(decodeList(body)).toEqual({ jobs: [], nextToken: null });
+    expect(ListJobs.response(body)).toEqual({ jobs: [], nextToken: null });
   });
 
   it.each<[string, () => unknown]>([
-    ['not XML', () => decodeStatusResult('<<<')],
-    ['an empty body', () => decodeStatusResult('')],
+    ['not XML', () => UpdateJobStatus.response('<<<')],
+    ['an empty body', () => UpdateJobStatus.response('')],
     [
       'the wrong root',
-      () => decodeStatusResult('<UpdateJobPriorityResult><JobId>a</JobId></UpdateJobPriorityResult>'),
+      () => UpdateJobStatus.response('<UpdateJobPriorityResult><JobId>a</JobId></UpdateJobPriorityResult>'),
     ],
     [
       'no JobId',
-      () => decodeStatusResult('<UpdateJobStatusResult><Status>Ready</Status></UpdateJobStatusResult>'),
+      () => UpdateJobStatus.response('<UpdateJobStatusResult><Status>Ready</Status></UpdateJobStatusResult>'),
     ],
     [
       'no Priority',
-      () => decodePriorityResult('<UpdateJobPriorityResult><JobId>a</JobId></UpdateJobPriorityResult>'),
+      () => UpdateJobPriority.response('<UpdateJobPriorityResult><JobId>a</JobId></UpdateJobPriorityResult>'),
     ],
     [
       'a non-integer Priority',
       () =>
-        decodePriorityResult(
+        UpdateJobPriority.response(
           '<UpdateJobPriorityResult><JobId>a</JobId><Priority>x</Priority></UpdateJobPriorityResult>',
         ),
     ],
-    ['no Job', () => decodeDescribe('<DescribeJobResult></DescribeJobResult>')],
+    ['no Job', () => DescribeJob.response('<DescribeJobResult></DescribeJobResult>')],
     [
       'a job without Status',
-      () => decodeDescribe('<DescribeJobResult><Job><JobId>a</JobId></Job></DescribeJobResult>'),
+      () => DescribeJob.response('<DescribeJobResult><Job><JobId>a</JobId></Job></DescribeJobResult>'),
     ],
-  ])('a 2xx that cannot be read (%s) is a retryable InvalidResponse', (_name, f) => {
-    expect(f).toThrow(expect.objectContaining({ kind: 'server', code: 'InvalidResponse', retryable: true }));
+  ])('a 2xx that cannot be read (%s) is a retryable MalformedResponse', (_name, f) => {
+    expect(f).toThrow(
+      expect.objectContaining({ kind: 'server', code: 'MalformedResponse', retryable: true }),
+    );
   });
 
   it.each([
@@ -310,7 +325,8 @@ describe('errors: OSS code and HTTP status → kind', () => {
     [403, xml('AccessDenied', '0003-00000001'), 'AccessDenied', 'auth', false],
     [403, xml('SignatureDoesNotMatch', '0002-00000040'), 'SignatureDoesNotMatch', 'auth', false],
     [403, xml('InvalidAccessKeyId', '0002-00000902'), 'InvalidAccessKeyId', 'auth', false],
-    [403, xml('RequestTimeTooSkewed'), 'RequestTimeTooSkewed', 'auth', false],
+    // Our clock, not the request: never a refusal for good (the client re-signs once first).
+    [403, xml('RequestTimeTooSkewed'), 'RequestTimeTooSkewed', 'config', false],
     [400, xml('SomethingNew'), 'SomethingNew', 'invalid', false],
     [404, xml('SomethingElse'), 'SomethingElse', 'not-found', false],
     [503, xml('SlowDown'), 'SlowDown', 'throttled', true],
@@ -352,6 +368,7 @@ describe('errors: OSS code and HTTP status → kind', () => {
     const body = `<Error><Code>InvalidArgument</Code><Message>${'x'.repeat(2000)}</Message></Error>`;
     const e = decodeError(400, {}, body);
     expect(e.requestId).toBeNull();
-    expect(e.message.length).toBeLessThan(600);
+    expect(e.message.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS + 1);
+    expect(e.message.length).toBeLessThan(2000);
   });
 });

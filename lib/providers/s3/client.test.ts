@@ -240,6 +240,7 @@ describe('DescribeJob', () => {
       description: 'nightly-2026-11-24',
       creationTime: '2026-11-23T21:00:00.000Z',
       statusUpdateReason: 'awaiting confirmation',
+      progress: { total: 100, succeeded: 0, failed: 0 },
     });
     const r = only();
     expect(r.method).toBe('GET');
@@ -262,6 +263,7 @@ describe('DescribeJob', () => {
       description: null,
       creationTime: null,
       statusUpdateReason: null,
+      progress: null,
     });
   });
 });
@@ -296,6 +298,7 @@ describe('ListJobs', () => {
           description: 'nightly-a',
           creationTime: '2026-11-23T20:00:00.000Z',
           statusUpdateReason: null,
+          progress: { total: 5, succeeded: 0, failed: 0 },
         },
         {
           jobId: 'job_bbbbb',
@@ -304,6 +307,7 @@ describe('ListJobs', () => {
           description: 'nightly-b',
           creationTime: '2026-11-23T20:30:00.123Z',
           statusUpdateReason: null,
+          progress: { total: 5, succeeded: 0, failed: 0 },
         },
       ],
       nextToken: 'page/2+more=',
@@ -409,7 +413,7 @@ describe('errors', () => {
     };
     await expect(s3.describe(TARGET, JOB)).rejects.toMatchObject({
       kind: 'server',
-      code: 'InvalidResponse',
+      code: 'MalformedResponse',
       httpStatus: 200,
       retryable: true,
     });
@@ -640,5 +644,96 @@ describe('endpoint', () => {
 
   it.each(['not a url', 'ftp://127.0.0.1:21'])('refuses the endpoint %j without echoing it', (bad) => {
     expect(() => createS3Control({ endpoint: bad, credentials: CREDS })).toThrow(/S3 Control endpoint/);
+  });
+});
+
+describe('answers that are not what they seem (issue 12.9, 12.10)', () => {
+  const statusResult = (status: string, reason: string) =>
+    `<UpdateJobStatusResult xmlns="${NS}"><JobId>${JOB}</JobId><Status>${status}</Status><StatusUpdateReason>${reason}</StatusUpdateReason></UpdateJobStatusResult>`;
+  const skewed = (res: http.ServerResponse, serverNow: number) =>
+    xml(
+      res,
+      403,
+      '<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message></Error>',
+      { date: new Date(serverNow).toUTCString() },
+    );
+  const amzDate = (r: Recorded) => {
+    const m = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(String(r.headers['x-amz-date']))!;
+    return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  };
+
+  it('a skewed clock: the SDK takes the server Date, and the call is signed again once on it', async () => {
+    const serverNow = Date.now() + 3_600_000;
+    let n = 0;
+    reply = (_req, res) => (n++ === 0 ? skewed(res, serverNow) : xml(res, 200, statusResult('Ready', 'r')));
+    const fresh = createS3Control({ endpoint, credentials: CREDS });
+    try {
+      await expect(fresh.updateStatus(TARGET, JOB, 'Ready', 'r')).resolves.toMatchObject({ status: 'Ready' });
+    } finally {
+      fresh.close();
+    }
+    expect(requests).toHaveLength(2);
+    // The second request is dated on the server's clock (an hour ahead of ours), not ours.
+    expect(Math.abs(amzDate(requests[1]!) - serverNow)).toBeLessThan(10 * 60_000);
+    expect(Math.abs(amzDate(requests[0]!) - serverNow)).toBeGreaterThan(50 * 60_000);
+  });
+
+  it('a skew that persists is a configuration fault (the message stays), never a refusal for good', async () => {
+    reply = (_req, res) => skewed(res, Date.now() + 3_600_000 + requests.length * 3_600_000);
+    const fresh = createS3Control({ endpoint, credentials: CREDS });
+    try {
+      await expect(fresh.updateStatus(TARGET, JOB, 'Ready', 'r')).rejects.toMatchObject({
+        kind: 'config',
+        code: 'RequestTimeTooSkewed',
+        httpStatus: 403,
+      });
+    } finally {
+      fresh.close();
+    }
+    expect(requests).toHaveLength(2);
+  });
+
+  it.each([301, 302, 307])(
+    'a %i is an endpoint fault (config, the message stays), named without userinfo',
+    async (status) => {
+      reply = (_req, res) => {
+        res.writeHead(status, { location: 'https://elsewhere.example/' });
+        res.end();
+      };
+      const e = (await s3.describe(TARGET, JOB).catch((x: unknown) => x)) as ProviderError;
+      expect(e).toMatchObject({
+        kind: 'config',
+        code: 'UnexpectedRedirect',
+        httpStatus: status,
+        retryable: false,
+      });
+      expect(e.message).toContain(endpoint);
+    },
+  );
+
+  it('an UpdateJobStatus answer about another job is malformed (retryable), not applied', async () => {
+    reply = (_req, res) =>
+      xml(
+        res,
+        200,
+        `<UpdateJobStatusResult xmlns="${NS}"><JobId>another-job-00000</JobId><Status>Ready</Status></UpdateJobStatusResult>`,
+      );
+    await expect(s3.updateStatus(TARGET, JOB, 'Ready', undefined)).rejects.toMatchObject({
+      code: 'MalformedResponse',
+      retryable: true,
+    });
+  });
+
+  it('an UpdateJobPriority answer about another job is malformed (retryable), not applied', async () => {
+    reply = (_req, res) =>
+      xml(
+        res,
+        200,
+        `<UpdateJobPriorityResult xmlns="${NS}"><JobId>another-job-00000</JobId><Priority>3</Priority></UpdateJobPriorityResult>`,
+      );
+    await expect(s3.updatePriority(TARGET, JOB, 3)).rejects.toMatchObject({
+      code: 'MalformedResponse',
+      retryable: true,
+    });
   });
 });

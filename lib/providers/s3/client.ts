@@ -17,9 +17,9 @@ import {
   UpdateJobPriorityCommand,
   UpdateJobStatusCommand,
 } from '@aws-sdk/client-s3-control';
-import { ProviderError } from '../errors';
+import { isClockSkew, ProviderError } from '../errors';
 import { DEFAULT_TIMEOUT_MS } from '../http';
-import { fillEndpoint, REGION_PATTERN, REGION_RULE, RULES } from '../rules';
+import { fillEndpoint, MAX_PRIORITY, REGION_PATTERN, REGION_RULE, RULES } from '../rules';
 import type {
   CallOptions,
   Job,
@@ -64,8 +64,6 @@ export function configuredEndpoint(env: Record<string, string | undefined>): str
   return env.AWS_ENDPOINT_URL_S3_CONTROL || env.AWS_ENDPOINT_URL || undefined;
 }
 
-const MAX_PRIORITY = 2147483647;
-
 export function createS3Control(opts: S3ControlOptions = {}): S3JobControl {
   const endpoint = opts.endpoint ?? configuredEndpoint(process.env);
   if (endpoint !== undefined) checkEndpoint(endpoint);
@@ -102,26 +100,55 @@ export function createS3Control(opts: S3ControlOptions = {}): S3JobControl {
   async function call<T>(
     target: Target,
     callOpts: CallOptions | undefined,
-    run: (client: S3ControlClient, account: string, abortSignal: CallSignal) => Promise<T>,
+    run: (client: S3ControlClient, account: string, abortSignal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const { region, account } = checkTarget(target);
     const timeoutMs = callOpts?.timeoutMs ?? defaultTimeoutMs;
-    const deadline = new CallSignal(timeoutMs, callOpts?.signal);
+    const client = clientFor(region);
+    for (let attempt = 0; ; attempt++) {
+      // A plain controller and timer, not AbortSignal.timeout/any (see http.ts: measured slower).
+      const ac = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        ac.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+      }, timeoutMs);
+      timer.unref();
+      const parent = callOpts?.signal;
+      const onParentAbort = () => ac.abort(parent?.reason);
+      if (parent?.aborted) onParentAbort();
+      else parent?.addEventListener('abort', onParentAbort, { once: true });
+      try {
+        return await run(client, account, ac.signal);
+      } catch (e) {
+        let pe = providerErrorFrom(e, endpointOf(region, account));
+        // Our own deadline surfaces as an abort; say "Timeout" unless the caller aborted first.
+        if (timedOut && !parent?.aborted && (pe === null || pe.code === 'Aborted'))
+          pe = new ProviderError({
+            kind: 'timeout',
+            code: 'Timeout',
+            message: `no response within ${timeoutMs} ms`,
+            cause: e,
+          });
+        if (pe === null) throw e;
+        // The SDK has already moved its clock offset to the server's `Date` on a skew refusal;
+        // with one SDK attempt it is this retry that signs with the corrected clock.
+        if (attempt === 0 && isClockSkew(pe.code, pe.message)) continue;
+        throw pe.withoutLiterals(await literalsOf(client));
+      } finally {
+        clearTimeout(timer);
+        parent?.removeEventListener('abort', onParentAbort);
+      }
+    }
+  }
+
+  /** The endpoint as a user may see it: configured or default, never with userinfo. */
+  function endpointOf(region: string, account: string): string {
     try {
-      return await run(clientFor(region), account, deadline);
-    } catch (e) {
-      const pe = providerErrorFrom(e);
-      // Our own deadline surfaces as an abort; say "Timeout" unless the caller aborted first.
-      if (deadline.timedOut && !callOpts?.signal?.aborted && (pe === null || pe.code === 'Aborted'))
-        throw new ProviderError({
-          kind: 'timeout',
-          code: 'Timeout',
-          message: `no response within ${timeoutMs} ms`,
-          cause: e,
-        });
-      throw pe ?? e;
-    } finally {
-      deadline.dispose();
+      const url = new URL(fillEndpoint(endpoint ?? RULES.s3.defaultEndpoint, region, account));
+      return url.origin;
+    } catch {
+      return 'the S3 Control endpoint';
     }
   }
 
@@ -147,8 +174,9 @@ export function createS3Control(opts: S3ControlOptions = {}): S3JobControl {
           }),
           { abortSignal },
         );
+        sameJob(jobId, out.JobId, out.$metadata);
         return {
-          jobId: out.JobId ?? jobId,
+          jobId,
           // A 200 without a status still means accepted: the job is on its way to `requested`.
           status: out.Status ?? requested,
           statusUpdateReason: out.StatusUpdateReason ?? null,
@@ -165,7 +193,8 @@ export function createS3Control(opts: S3ControlOptions = {}): S3JobControl {
           new UpdateJobPriorityCommand({ AccountId: account, JobId: jobId, Priority: priority }),
           { abortSignal },
         );
-        return { jobId: out.JobId ?? jobId, priority: out.Priority ?? priority };
+        sameJob(jobId, out.JobId, out.$metadata);
+        return { jobId, priority: out.Priority ?? priority };
       });
     },
 
@@ -178,7 +207,7 @@ export function createS3Control(opts: S3ControlOptions = {}): S3JobControl {
         if (!out.Job)
           throw new ProviderError({
             kind: 'server',
-            code: 'InvalidResponse',
+            code: 'MalformedResponse',
             message: 'DescribeJob answered without a Job',
             httpStatus: out.$metadata.httpStatusCode,
             requestId: out.$metadata.requestId,
@@ -209,63 +238,30 @@ export function createS3Control(opts: S3ControlOptions = {}): S3JobControl {
   };
 }
 
-/**
- * A call's abort signal for the SDK: aborted by the call's deadline or by the caller's own signal.
- * The SDK asks of a signal only `aborted`, `reason` and add/removeEventListener (or `onabort`);
- * Node's AbortSignal is an EventTarget whose listener bookkeeping — the SDK adds and removes two
- * listeners per call — cost about 5% of a whole call against a local endpoint, where this
- * keeps its listeners in an array.
- */
-class CallSignal {
-  aborted = false;
-  reason: unknown = undefined;
-  onabort: ((ev: { type: 'abort' }) => void) | null = null;
-  /** Aborted by the deadline (rather than by the caller). */
-  timedOut = false;
-  private listeners: (() => void)[] = [];
-  private readonly timer: NodeJS.Timeout;
-  private readonly onParentAbort: (() => void) | undefined;
-
-  constructor(
-    timeoutMs: number,
-    private readonly parent: AbortSignal | undefined,
-  ) {
-    this.timer = setTimeout(() => {
-      this.timedOut = true;
-      this.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
-    }, timeoutMs);
-    this.timer.unref();
-    if (parent?.aborted) this.abort(parent.reason);
-    else if (parent !== undefined) {
-      this.onParentAbort = () => this.abort(parent.reason);
-      parent.addEventListener('abort', this.onParentAbort, { once: true });
-    }
+/** The caller's own key id, secret and token, for redaction: a provider may echo any of them. */
+async function literalsOf(client: S3ControlClient): Promise<string[]> {
+  try {
+    const c = await client.config.credentials();
+    return [c.accessKeyId, c.secretAccessKey, c.sessionToken ?? ''];
+  } catch {
+    return [];
   }
+}
 
-  addEventListener(type: string, listener: () => void): void {
-    if (type === 'abort' && !this.aborted) this.listeners.push(listener);
-  }
-
-  removeEventListener(type: string, listener: () => void): void {
-    const i = type === 'abort' ? this.listeners.indexOf(listener) : -1;
-    if (i >= 0) this.listeners.splice(i, 1);
-  }
-
-  private abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    const listeners = this.listeners;
-    this.listeners = [];
-    for (const l of listeners) l();
-    this.onabort?.({ type: 'abort' });
-  }
-
-  /** The call is over: stop the deadline and stop listening to the caller. */
-  dispose(): void {
-    clearTimeout(this.timer);
-    if (this.onParentAbort !== undefined) this.parent?.removeEventListener('abort', this.onParentAbort);
-  }
+/** An answer naming another job than the one asked about cannot be trusted as this job's. */
+function sameJob(
+  jobId: string,
+  answered: string | undefined,
+  meta: { httpStatusCode?: number; requestId?: string },
+) {
+  if (answered !== undefined && answered !== jobId)
+    throw new ProviderError({
+      kind: 'server',
+      code: 'MalformedResponse',
+      message: 'S3 answered about another job',
+      httpStatus: meta.httpStatusCode,
+      requestId: meta.requestId,
+    });
 }
 
 const invalid = (message: string) => new ProviderError({ kind: 'invalid', code: 'InvalidArgument', message });

@@ -81,6 +81,7 @@ describe('jobFrom', () => {
       description: 'bulk-1',
       creationTime: '2026-01-02T03:04:05.000Z',
       statusUpdateReason: null,
+      progress: null,
     });
   });
 

@@ -4,8 +4,9 @@
  * The SDK does the HTTP and XML; this module is the only place that knows its shapes.
  */
 import type { JobDescriptor, JobListDescriptor } from '@aws-sdk/client-s3-control';
-import { type ErrorKind, kindForStatus, ProviderError } from '../errors';
+import { type ErrorKind, errorKind, ProviderError, redirectError } from '../errors';
 import type { Job } from '../types';
+import { clip } from '../xml';
 
 /** S3 Control's own codes, and the credential codes S3 answers with, by kind. */
 export const S3_ERROR_KINDS: Readonly<Record<string, ErrorKind>> = {
@@ -43,9 +44,6 @@ const NETWORK_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-// A provider message is shown in outcomes; keep it to a readable length.
-const MAX_MESSAGE = 500;
-
 interface SdkErrorLike {
   name?: unknown;
   code?: unknown;
@@ -61,20 +59,20 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
  * Classify anything the S3 Control client threw. Returns `null` for errors it cannot place (a bug,
  * not a provider answer), so the caller rethrows them unchanged rather than guessing a retry policy.
  */
-export function providerErrorFrom(e: unknown): ProviderError | null {
+export function providerErrorFrom(e: unknown, endpoint = 'the S3 Control endpoint'): ProviderError | null {
   if (e instanceof ProviderError) return e;
   if (typeof e !== 'object' || e === null) return null;
   const err = e as SdkErrorLike;
   const name = str(err.name) ?? 'Error';
   const sysCode = str(err.code);
-  const message = (str(err.message) ?? name).slice(0, MAX_MESSAGE);
+  const message = clip(str(err.message) ?? name);
   const status = err.$metadata?.httpStatusCode;
 
   if (typeof status === 'number' && status >= 400) {
     // The SDK names a service exception after the `<Code>` it parsed; `Unknown`/`Error` mean none.
     const code = name === 'Unknown' || name === 'Error' ? `Http${status}` : name;
     return new ProviderError({
-      kind: S3_ERROR_KINDS[code] ?? kindForStatus(status, code),
+      kind: errorKind(S3_ERROR_KINDS, code, status, message),
       code,
       message,
       httpStatus: status,
@@ -83,11 +81,13 @@ export function providerErrorFrom(e: unknown): ProviderError | null {
       // SignatureDoesNotMatch bodies echo the signature and the string to sign.
     });
   }
+  if (typeof status === 'number' && status >= 300)
+    return redirectError('S3 Control', status, endpoint, requestIdOf(err));
   if (typeof status === 'number') {
-    // A 2xx/3xx the SDK could not read: a proxy or a truncated body, not a refusal.
+    // A 2xx the SDK could not read: a proxy or a truncated body, not a refusal.
     return new ProviderError({
       kind: 'server',
-      code: 'InvalidResponse',
+      code: 'MalformedResponse',
       message,
       httpStatus: status,
       requestId: requestIdOf(err),
@@ -120,6 +120,7 @@ function requestIdOf(err: SdkErrorLike): string | null {
 /** DescribeJob's `Job` and ListJobs' `Jobs` members, normalized; ListJobs carries no reason. */
 export function jobFrom(d: JobDescriptor | JobListDescriptor): Job {
   const created = d.CreationTime;
+  const p = d.ProgressSummary;
   return {
     jobId: d.JobId ?? '',
     status: d.Status ?? '',
@@ -127,5 +128,13 @@ export function jobFrom(d: JobDescriptor | JobListDescriptor): Job {
     description: d.Description ?? null,
     creationTime: created instanceof Date && !Number.isNaN(created.getTime()) ? created.toISOString() : null,
     statusUpdateReason: 'StatusUpdateReason' in d ? (d.StatusUpdateReason ?? null) : null,
+    progress:
+      typeof p?.TotalNumberOfTasks === 'number'
+        ? {
+            total: p.TotalNumberOfTasks,
+            succeeded: p.NumberOfTasksSucceeded ?? 0,
+            failed: p.NumberOfTasksFailed ?? 0,
+          }
+        : null,
   };
 }

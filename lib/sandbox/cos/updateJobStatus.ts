@@ -1,9 +1,11 @@
 /**
  * COS UpdateJobStatus: `POST /jobs/{JobId}/status?requestedJobStatus=&statusUpdateReason=`.
  * Refusals as documented: InvalidArgument for a status other than Ready/Cancelled, InvalidRequest
- * for a change the job's status does not allow, NoSuchJob for an unknown job.
+ * for a change the job's status does not allow, NoSuchJob (404) for an unknown job and for a
+ * finished one (Complete, Cancelled, Failed: the batch error table's "does not exist or has
+ * already been completed", which DescribeJob still answers).
  */
-import { isRequestable } from '../lifecycle';
+import { isRequestable, TERMINAL } from '../lifecycle';
 import { reasonFits } from '../params';
 import type { Operation } from '../types';
 import { xmlDocument } from '../xml';
@@ -18,9 +20,8 @@ export const updateJobStatus: Operation = (req, store) => {
   const r = store.updateStatus(req.scope, req.jobId, requested, reason);
   if (!r.ok) {
     if (r.reason === 'not-found') throw cosError.noSuchJob();
-    throw cosError.invalidRequest(
-      r.reason === 'completed' ? COS_MESSAGES.completed : COS_MESSAGES.statusChange,
-    );
+    if (r.job && TERMINAL.has(r.job.status)) throw cosError.finished();
+    throw cosError.invalidRequest(COS_MESSAGES.statusChange);
   }
   return xmlDocument('UpdateJobStatusResult', [
     ['JobId', r.job.jobId],

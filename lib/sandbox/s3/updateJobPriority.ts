@@ -1,4 +1,9 @@
-/** S3 UpdateJobPriority: `POST /v20180820/jobs/{id}/priority?priority=`; a finished job is JobStatusException. */
+/**
+ * S3 UpdateJobPriority: `POST /v20180820/jobs/{id}/priority?priority=`. A finished job is refused
+ * with BadRequestException (400): the S3 Control model declares only BadRequestException,
+ * NotFoundException, TooManyRequestsException and InternalServiceException for this operation
+ * (JobStatusException belongs to UpdateJobStatus), and the job still exists, so not NotFound.
+ */
 import { parsePriority } from '../params';
 import type { Operation } from '../types';
 import { s3Document, s3Error } from './wire';
@@ -9,7 +14,7 @@ export const updateJobPriority: Operation = (req, store) => {
   const r = store.updatePriority(req.scope, req.jobId ?? '', priority);
   if (!r.ok) {
     if (r.reason === 'not-found') throw s3Error.notFound();
-    throw s3Error.jobStatus(`Job status ${r.job?.status} does not allow a priority change`);
+    throw s3Error.badRequest(`Job status ${r.job?.status} does not allow a priority change`);
   }
   return s3Document('UpdateJobPriorityResult', [
     ['JobId', r.job.jobId],
