@@ -14,10 +14,11 @@ import { cos } from './cos';
 import { ledger } from './ledger';
 import { type Benchmark, type Row, round } from './measure';
 import { oss } from './oss';
+import { planBench } from './plan';
 import { s3 } from './s3';
 import { select } from './select';
 
-const BENCHMARKS: Benchmark[] = [cos, oss, s3, batch, coldStart, select, ledger];
+const BENCHMARKS: Benchmark[] = [cos, oss, s3, batch, coldStart, select, ledger, planBench];
 
 const HELP = `
 usage: npm run bench -- [options]

@@ -40,7 +40,7 @@ export interface Selector {
 interface Common extends Target {
   id?: string;
   notAfter?: string;
-  /** When it was asked for: orders transitions of one job (lib/lambda/state.ts). */
+  /** When it was asked for (ISO 8601 with offset): orders transitions of one job (lib/lambda/state.ts); the reconciler stamps its tick time. */
   requestedAt?: string;
 }
 

@@ -15,7 +15,11 @@ import { loadSchedules } from '../lib/schedules/serverless';
 
 const ALLOWED = 'cos:100000000001@ap-guangzhou,s3:123456789012';
 const MAX_ZIP_BYTES = 1.5 * 1024 * 1024;
-const FUNCTIONS = { transitions: 'TransitionsLambdaFunction', schedule: 'ScheduleLambdaFunction' } as const;
+const FUNCTIONS = {
+  transitions: 'TransitionsLambdaFunction',
+  schedule: 'ScheduleLambdaFunction',
+  reconcile: 'ReconcileLambdaFunction',
+} as const;
 
 // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is untyped JSON, walked by tests
 type Json = Record<string, any>;
@@ -210,7 +214,9 @@ describe('the functions', () => {
 describe('EventBridge Scheduler schedules', () => {
   it('are the schedules loadSchedules reads, with time zones, DISABLED, through their own role', async () => {
     const declared = await loadSchedules('serverless.yml');
-    const schedules = ofType('AWS::Scheduler::Schedule').map(([, s]) => s.Properties);
+    const schedules = ofType('AWS::Scheduler::Schedule')
+      .map(([, s]) => s.Properties)
+      .filter((s) => s.Target.Arn['Fn::GetAtt'][0] === FUNCTIONS.schedule);
     expect(
       schedules.map((s) => [s.Name, s.ScheduleExpression, s.ScheduleExpressionTimezone, s.State]),
     ).toEqual(declared.map((d) => [d.name, d.expression, d.timezone, 'DISABLED']));
@@ -221,6 +227,57 @@ describe('EventBridge Scheduler schedules', () => {
       expect(s.Target.RoleArn).toEqual(getAtt('SchedulerInvokeRole'));
       expect(JSON.parse(s.Target.Input)).toEqual(declared[i]?.input);
     }
+  });
+});
+
+describe('the reconcile function', () => {
+  it('ticks every 5 minutes (enabled) through its own scheduler role, one execution at a time', () => {
+    const [tick, ...more] = ofType('AWS::Scheduler::Schedule')
+      .map(([, s]) => s.Properties)
+      .filter((s) => s.Target.Arn['Fn::GetAtt'][0] === FUNCTIONS.reconcile);
+    expect(more).toEqual([]);
+    expect(tick).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' });
+    expect(tick.Target.RoleArn).toEqual(getAtt('ReconcileSchedulerRole'));
+    expect(JSON.parse(tick.Target.Input)).toEqual({ tickTime: '<aws.scheduler.scheduled-time>' });
+    const fn = resources[FUNCTIONS.reconcile]?.Properties;
+    expect(fn.ReservedConcurrentExecutions).toBe(1);
+    expect(fn.Role).toEqual(getAtt('ReconcileRole'));
+    expect(fn.Environment.Variables.JOBCTL_RECONCILE_PERIOD_MINUTES).toBe('5');
+    const invoke = (resources.ReconcileSchedulerRole!.Properties.Policies as Json[]).flatMap(
+      (p) => p.PolicyDocument.Statement,
+    );
+    expect(invoke).toEqual([
+      { Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: getAtt(FUNCTIONS.reconcile) },
+    ]);
+  });
+
+  it('may list and describe jobs, read provider keys and send to the two queues; nothing else', () => {
+    const st = (resources.ReconcileRole!.Properties.Policies as Json[]).flatMap(
+      (p) => p.PolicyDocument.Statement,
+    );
+    expect(st.flatMap(actionsOf).sort()).toEqual(
+      [
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:SendMessage',
+        'ssm:GetParameter',
+        'kms:Decrypt',
+        's3:DescribeJob',
+        's3:ListJobs',
+      ].sort(),
+    );
+    expect(st.find((x) => actionsOf(x).includes('sqs:SendMessage'))?.Resource).toEqual([
+      getAtt('RequestsQueue'),
+      getAtt('ResultsQueue'),
+    ]);
+    expect(resources.ReconcileRole?.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] },
+    ]);
+  });
+
+  it('ships policies.yml beside the function, where functions/reconcile.ts reads it', async () => {
+    const files = readZip(await readFile(join(dir, 'package', 'reconcile.zip')));
+    expect(String(files['policies.yml'])).toContain('policies:');
   });
 });
 
@@ -265,10 +322,14 @@ describe('IAM', () => {
 
   it('scopes sends to the two queues and key reads to the two parameters through SSM', () => {
     const by = (action: string) => statements().filter((s) => actionsOf(s).includes(action));
-    expect(by('sqs:SendMessage').flatMap((s) => s.Resource)).toEqual([
-      getAtt('RequestsQueue'),
-      getAtt('ResultsQueue'),
-    ]);
+    // Two roles send (the shared one and the reconcile function's): each to the two queues only.
+    const sends = by('sqs:SendMessage');
+    expect(sends).toHaveLength(2);
+    for (const s of sends) expect(s.Resource).toEqual([getAtt('RequestsQueue'), getAtt('ResultsQueue')]);
+    for (const [i, s] of by('ssm:GetParameter').entries())
+      expect(s.Resource, `GetParameter statement ${i}`).toEqual(by('ssm:GetParameter')[0]?.Resource);
+    for (const [i, k] of by('kms:Decrypt').entries())
+      expect(k.Condition, `Decrypt statement ${i}`).toEqual(by('kms:Decrypt')[0]?.Condition);
     const [ssm] = by('ssm:GetParameter');
     expect(JSON.stringify(ssm?.Resource)).toContain('parameter/jobctl/dev/tencentcloud-credentials');
     expect(JSON.stringify(ssm?.Resource)).toContain('parameter/jobctl/dev/alibabacloud-credentials');

@@ -31,6 +31,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   },
   sandbox: { summary: 'run the sandbox provider alone', load: () => import('./commands/sandbox') },
   history: { summary: 'the job ledger, newest first', load: () => import('./commands/history') },
+  plan: {
+    summary: 'what the reconciler would do now (or --at), and why (read-only)',
+    load: () => import('./commands/plan'),
+  },
+  reconcile: {
+    summary: 'reconcile policies.yml now, through the requests queue',
+    load: () => import('./commands/reconcile'),
+  },
 };
 
 export const usage = () =>

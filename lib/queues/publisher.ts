@@ -4,6 +4,7 @@
  * caller still learns whether *its* outcome made it (the record may only succeed if it did).
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { ReconcileReport } from '../lambda/reconcile';
 import type { Outcome } from '../outcome';
 import { type QueueMessage, sendAll, sqsJson } from './sqs';
 
@@ -35,6 +36,9 @@ export type ResultRecord = Outcome | FanoutReport;
 
 export const isFanout = (r: ResultRecord): r is FanoutReport => 'type' in r && r.type === 'fanout';
 
+/** Everything published on the results queue; a tick's report is not a ResultRecord (it names no job). */
+export type PublishedRecord = ResultRecord | ReconcileReport;
+
 export class PublishError extends Error {
   override readonly name = 'PublishError';
   constructor(
@@ -50,10 +54,12 @@ export interface Publisher {
    * Resolves once the record is on the results queue; rejects with PublishError otherwise,
    * at the latest by `deadline` (epoch ms).
    */
-  publish(r: ResultRecord, deadline?: number): Promise<void>;
+  publish(r: PublishedRecord, deadline?: number): Promise<void>;
 }
 
-export function toResultMessage(r: ResultRecord): QueueMessage {
+export function toResultMessage(r: PublishedRecord): QueueMessage {
+  if ('type' in r && r.type === 'reconcile')
+    return { body: sqsJson(r), attributes: { type: 'reconcile' }, groupId: r.id };
   const attributes: Record<string, string> = isFanout(r)
     ? { type: 'fanout', provider: r.provider }
     : { type: 'outcome', outcome: r.outcome, ...(r.provider ? { provider: r.provider } : {}) };

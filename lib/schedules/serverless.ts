@@ -84,6 +84,8 @@ export function parseSchedules(
   const out: DeclaredSchedule[] = [];
   for (const [fn, def] of Object.entries(functions)) {
     if (!isObject(def) || !Array.isArray(def.events)) continue;
+    // The reconcile tick's schedule carries a tick time, not transitions (functions/reconcile.ts).
+    if (fn === 'reconcile') continue;
     let numberInFunction = 0;
     for (const [i, event] of def.events.entries()) {
       if (!isObject(event) || event.schedule === undefined) continue;
