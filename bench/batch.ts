@@ -7,13 +7,13 @@
  */
 import type { Context, SQSEvent } from 'aws-lambda';
 import { handler } from '../functions/transitions';
-import { lambdaContext } from '../lib/esm';
-import { createObserver } from '../lib/observe';
+import { createObserver } from '../lib/lambda/observe';
+import { createRuntime, resetRuntime, useRuntime } from '../lib/lambda/runtime';
+import { createSqsClient } from '../lib/lambda/sqs';
+import { lambdaContext } from '../lib/local/event-source-mapping';
+import { createQueueSet, startEmbeddedQueue } from '../lib/local/queue/embedded';
+import { startSandbox } from '../lib/local/sandbox/server';
 import type { JobControl } from '../lib/providers/types';
-import { createQueueSet, startEmbeddedQueue } from '../lib/queues/embedded';
-import { createSqsClient } from '../lib/queues/sqs';
-import { createRuntime, resetRuntime, useRuntime } from '../lib/runtime';
-import { startSandbox } from '../lib/sandbox/server';
 import { type Benchmark, interleave, ratios, round, row, spread } from './measure';
 import { seedFresh, TARGETS } from './targets';
 

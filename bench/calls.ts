@@ -10,11 +10,11 @@
  * serialized on one thread, so both sides of a ratio pay the same server cost and nothing else.
  */
 import http from 'node:http';
+import { resolveCredentials } from '../lib/local/sandbox/credentials';
+import { newJobId } from '../lib/local/sandbox/ids';
+import { type SandboxCredentials, startSandbox } from '../lib/local/sandbox/server';
 import type { HttpRequest } from '../lib/providers/http';
 import type { ProviderName } from '../lib/providers/types';
-import { resolveCredentials } from '../lib/sandbox/credentials';
-import { newJobId } from '../lib/sandbox/ids';
-import { type SandboxCredentials, startSandbox } from '../lib/sandbox/server';
 import { seedFresh } from './targets';
 
 export { TARGETS } from './targets';

@@ -7,7 +7,7 @@
  */
 import { createLedger, type ObservedJob, type SettledMessage } from '../lib/lambda/ledger';
 // TO BE REPLACED by lib/local/dynamo.ts once it lands (same table, created from serverless.yml).
-import { createLedgerTable, startLocalDynamo } from '../lib/lambda/ledger.testkit';
+import { createLedgerTable, startLocalDynamo } from '../test/support/ledger';
 import { type Benchmark, round, row, spread } from './measure';
 
 const TARGET = { provider: 'oss', region: 'cn-hangzhou' };

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { type PlanJob, plan, targetKey } from '../lib/core/planner';
 import { parsePolicies } from '../lib/core/policies';
-import { mulberry32 } from '../lib/sandbox/faults';
+import { mulberry32 } from '../lib/local/sandbox/faults';
 
 const n = Number(process.argv[2] ?? 100_000);
 const repeats = Number(process.argv[3] ?? 3);

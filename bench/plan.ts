@@ -5,18 +5,18 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { parseAllowlist } from '../lib/allowlist';
+import { parseAllowlist } from '../lib/core/allowlist';
 import { parsePolicies } from '../lib/core/policies';
-import { lambdaContext } from '../lib/esm';
+import { DEFAULT_RETRY } from '../lib/core/retry';
+import { createPublisher } from '../lib/lambda/publisher';
 import { reconcileTick } from '../lib/lambda/reconcile';
+import { createSqsClient, sendAll } from '../lib/lambda/sqs';
+import { lambdaContext } from '../lib/local/event-source-mapping';
+import { createQueueSet, startEmbeddedQueue } from '../lib/local/queue/embedded';
+import { generateJobs } from '../lib/local/sandbox/seed';
+import { startSandbox } from '../lib/local/sandbox/server';
 import { providersFromEnv } from '../lib/providers/index';
 import type { Target } from '../lib/providers/types';
-import { createQueueSet, startEmbeddedQueue } from '../lib/queues/embedded';
-import { createPublisher } from '../lib/queues/publisher';
-import { createSqsClient, sendAll } from '../lib/queues/sqs';
-import { DEFAULT_RETRY } from '../lib/retry';
-import { generateJobs } from '../lib/sandbox/seed';
-import { startSandbox } from '../lib/sandbox/server';
 import { type Benchmark, interleave, ratios, round, row, spread } from './measure';
 import { TARGETS } from './targets';
 

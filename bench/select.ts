@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { generateJobs } from '../lib/sandbox/seed';
+import { generateJobs } from '../lib/local/sandbox/seed';
 import { TARGETS } from './calls';
 import { type Benchmark, ratios, round, row, spread } from './measure';
 

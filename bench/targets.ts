@@ -1,7 +1,8 @@
 /** The sandbox's example targets (CONTRACT.md), as the benchmarks address them, and fresh jobs under them. */
+
+import { newJobId } from '../lib/local/sandbox/ids';
+import type { JobStore } from '../lib/local/sandbox/server';
 import type { ProviderName } from '../lib/providers/types';
-import { newJobId } from '../lib/sandbox/ids';
-import type { JobStore } from '../lib/sandbox/server';
 
 export const TARGETS = {
   cos: { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' },

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { loadPolicies, type Policy } from '../lib/core/policies';
 import { DEFAULT_PERIOD_MS, type ReconcileReport, reconcileTick } from '../lib/lambda/reconcile';
-import { getRuntime, type Runtime } from '../lib/runtime';
+import { getRuntime, type Runtime } from '../lib/lambda/runtime';
 
 /** What the schedule sends: `{"tickTime": "<aws.scheduler.scheduled-time>"}`. */
 export interface ReconcileEvent {

@@ -3,8 +3,8 @@
  * transitions; each job they name or select is put on the requests queue as its own message.
  */
 import type { Context } from 'aws-lambda';
-import { getRuntime } from '../lib/runtime';
-import { fireSchedule, type ScheduleEvent, type ScheduleResult } from '../lib/scheduled';
+import { getRuntime } from '../lib/lambda/runtime';
+import { fireSchedule, type ScheduleEvent, type ScheduleResult } from '../lib/lambda/schedule';
 
 export const handler = async (event: ScheduleEvent, context: Context): Promise<ScheduleResult> => {
   const runtime = getRuntime();

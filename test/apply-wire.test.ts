@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../lib/cli/main';
-import type { Outcome } from '../lib/outcome';
+import type { Outcome } from '../lib/core/outcome';
+import { parseQuery } from '../lib/local/sandbox/query';
+import { verifySigV4 } from '../lib/local/sandbox/s3/verify';
 import { verifyCosRequest } from '../lib/providers/cos/sign';
 import { verifyOssRequest } from '../lib/providers/oss/sign';
-import { parseQuery } from '../lib/sandbox/query';
-import { verifySigV4 } from '../lib/sandbox/s3/verify';
 
 interface Recorded {
   method: string;

@@ -8,14 +8,23 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handler as scheduleHandler } from '../functions/schedule';
 import { handler as transitions } from '../functions/transitions';
-import { dedupIdOf, toRequestMessage } from '../lib/batch';
-import { startEventSourceMapping } from '../lib/esm';
-import type { Outcome } from '../lib/outcome';
-import { type FanoutReport, isFanout } from '../lib/queues/publisher';
-import { createSendingClient, sendAll } from '../lib/queues/sqs';
-import { generateJobs } from '../lib/sandbox/seed';
-import type { Transition } from '../lib/transition';
-import { context, depth, drain, drainResults, eventually, type Stack, sqsEvent, startStack } from './harness';
+import type { Outcome } from '../lib/core/outcome';
+import type { Transition } from '../lib/core/transition';
+import { dedupIdOf, toRequestMessage } from '../lib/lambda/batch';
+import { type FanoutReport, isFanout } from '../lib/lambda/publisher';
+import { createSendingClient, sendAll } from '../lib/lambda/sqs';
+import { startEventSourceMapping } from '../lib/local/event-source-mapping';
+import { generateJobs } from '../lib/local/sandbox/seed';
+import {
+  context,
+  depth,
+  drain,
+  drainResults,
+  eventually,
+  type Stack,
+  sqsEvent,
+  startStack,
+} from './support/harness';
 
 const COS = {
   provider: 'cos',
@@ -65,7 +74,7 @@ describe('functions/transitions.ts', () => {
       { ...ready(seed[1].jobId, 'r-not-allowed'), account: '200000000002' },
     ]);
     stack.env.JOBCTL_ALLOWED_TARGETS = 'cos:100000000001';
-    const { createRuntime, useRuntime } = await import('../lib/runtime');
+    const { createRuntime, useRuntime } = await import('../lib/lambda/runtime');
     useRuntime(createRuntime(stack.env, { sqs: stack.sqs }));
 
     const res = await transitions(event, context());
@@ -137,7 +146,7 @@ describe('functions/transitions.ts', () => {
 
   it('results queue unavailable: every record fails, nothing is deleted', async () => {
     stack = await startStack({ sandbox: { seed: [...seed] } });
-    const { createRuntime, useRuntime } = await import('../lib/runtime');
+    const { createRuntime, useRuntime } = await import('../lib/lambda/runtime');
     const broken = { ...stack.env, RESULTS_QUEUE_URL: `${stack.queues.resultsQueueUrl}-missing` };
     useRuntime(createRuntime(broken, { sqs: stack.sqs }));
     for (const id of ['u-1', 'u-2'])

@@ -7,11 +7,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReconcileHandler } from '../functions/reconcile';
 import { handler as transitions } from '../functions/transitions';
+import type { Outcome } from '../lib/core/outcome';
 import { type Policy, parsePolicies } from '../lib/core/policies';
+import { wallTime } from '../lib/core/zone';
 import type { ReconcileReport } from '../lib/lambda/reconcile';
-import type { Outcome } from '../lib/outcome';
-import { wallTime } from '../lib/schedules/zone';
-import { context, drain, drainResults, type Stack, sqsEvent, startStack } from './harness';
+import { context, drain, drainResults, type Stack, sqsEvent, startStack } from './support/harness';
 
 const COS = {
   provider: 'cos',
@@ -282,7 +282,7 @@ describe('reconcileTick past its deadline', () => {
 
 describe('jobctl reconcile --once', () => {
   it('ticks through the requests queue like the function, and exits 2 for a broken policy file', async () => {
-    const { cli } = await import('./cli/io');
+    const { cli } = await import('./support/io');
     const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');

@@ -20,9 +20,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Outcome } from '../lib/outcome';
-import { JOURNAL_FILE, replayJournal } from '../lib/queues/persist';
-import { createSqsClient } from '../lib/queues/sqs';
+import type { Outcome } from '../lib/core/outcome';
+import { createSqsClient } from '../lib/lambda/sqs';
+import { JOURNAL_FILE, replayJournal } from '../lib/local/queue/persist';
 
 const TOTAL = 300;
 const FIRST_WAVE = 200;

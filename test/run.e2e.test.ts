@@ -11,8 +11,8 @@ import {
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Outcome } from '../lib/outcome';
-import { createSqsClient } from '../lib/queues/sqs';
+import type { Outcome } from '../lib/core/outcome';
+import { createSqsClient } from '../lib/lambda/sqs';
 
 let child: ChildProcess;
 /** Tests run side by side: no fixed ports, nothing kept in the checkout's .jobctl/. */

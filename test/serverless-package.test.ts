@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSchedules } from '../lib/schedules/serverless';
+import { loadSchedules } from '../lib/local/serverless-yml';
 
 const ALLOWED = 'cos:100000000001@ap-guangzhou,s3:123456789012';
 const MAX_ZIP_BYTES = 1.5 * 1024 * 1024;

@@ -4,7 +4,7 @@
  * line is refused by exactly the rule that refuses it on the queue, and the error names the flag
  * the user typed rather than the JSON field.
  */
-import { type InvalidField, parseTransition, type Transition } from '../transition';
+import { type InvalidField, parseTransition, type Transition } from '../core/transition';
 import { UsageError } from './command';
 import type { OptionTable } from './options';
 

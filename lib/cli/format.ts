@@ -2,9 +2,9 @@
  * How commands print data: a compact table or line for a person at a terminal, JSON (one object
  * per line) for a pipe or with `--json`, so `jobctl results | jq` works without a flag.
  */
-import type { Outcome } from '../outcome';
-import type { ResultRecord } from '../queues/publisher';
-import { offsetMs } from '../schedules/zone';
+import type { Outcome } from '../core/outcome';
+import { offsetMs } from '../core/zone';
+import type { ResultRecord } from '../lambda/publisher';
 import type { Io } from './command';
 
 /** JSON unless a person is reading: `--json`, or stdout is not a terminal. */

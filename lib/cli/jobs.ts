@@ -3,10 +3,10 @@
  * policy, failures turned into the exit codes `apply` uses for the same situations, and the
  * job table.
  */
-import { classify } from '../outcome';
+import { classify } from '../core/outcome';
+import { RetriesExhausted, type RetryPolicy, realRetryEnv, withRetry } from '../core/retry';
 import { ProviderError } from '../providers/errors';
 import type { CallOptions, Job } from '../providers/types';
-import { RetriesExhausted, type RetryPolicy, realRetryEnv, withRetry } from '../retry';
 import { type Io, writeLine } from './command';
 import { connectionRefused } from './errors';
 import { head, table } from './format';

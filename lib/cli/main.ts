@@ -2,8 +2,9 @@
  * `jobctl`: the command line. Each subcommand lives in lib/cli/commands/<name>.ts and is loaded
  * only when called, so `jobctl send` does not pay for the sandbox or the schedule parser.
  */
+
+import { didYouMean } from '../core/suggest';
 import { closeIdleConnections } from '../providers/http';
-import { didYouMean } from '../suggest';
 import { type Command, type Io, UsageError } from './command';
 import { connectionRefused, isBrokenPipe } from './errors';
 

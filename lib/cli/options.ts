@@ -5,7 +5,7 @@
  * can never list an option the parser refuses (or the other way round).
  */
 import { parseArgs } from 'node:util';
-import { didYouMean } from '../suggest';
+import { didYouMean } from '../core/suggest';
 import { UsageError } from './command';
 
 export interface OptionSpec {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAllowlist } from '../allowlist';
 import type { Target } from '../providers/types';
+import { parseAllowlist } from './allowlist';
 import { type PlanJob, plan, RUNNING, TERMINAL, targetKey, windowState } from './planner';
 import { DAYS, type Day, type Policy, type Window } from './policies';
 

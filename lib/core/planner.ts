@@ -12,8 +12,8 @@
  * A job matched by several policies is governed by the first in file order; the others warn.
  */
 import type { ProviderName, Target } from '../providers/types';
-import { instantOf, offsetMs, type WallTime, wallMs, wallTime } from '../schedules/zone';
 import { DAYS, type Policy, type Window } from './policies';
+import { instantOf, offsetMs, type WallTime, wallMs, wallTime } from './zone';
 
 /** A job as ListJobs gives it; `progress` may be missing where a provider's list omits it. */
 export interface PlanJob {

@@ -16,8 +16,8 @@ import * as v from 'valibot';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { APPID_PATTERN, REGION_PATTERN, REGION_RULE, RULES } from '../providers/rules';
 import { PROVIDERS, type Target } from '../providers/types';
-import { isTimeZone } from '../schedules/zone';
-import { MAX_PRIORITY } from '../transition';
+import { MAX_PRIORITY } from './transition';
+import { isTimeZone } from './zone';
 
 export const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] as const;
 export type Day = (typeof DAYS)[number];

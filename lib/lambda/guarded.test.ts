@@ -5,13 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseAllowlist } from '../allowlist';
-import { createController } from '../controller';
+import { parseAllowlist } from '../core/allowlist';
+import { createController } from '../core/controller';
+import type { Outcome, Trigger } from '../core/outcome';
+import type { JobTransition } from '../core/transition';
 import { LOCAL_CREDENTIALS, type LocalDynamo, startLocalDynamo } from '../local/dynamo';
-import type { Outcome, Trigger } from '../outcome';
+import { type Sandbox, startSandbox } from '../local/sandbox/server';
 import { providersFromEnv } from '../providers/index';
-import { type Sandbox, startSandbox } from '../sandbox/server';
-import type { JobTransition } from '../transition';
 import { applyGuarded, type GuardDeps, MAX_CLOCK_SKEW_MS, TryLater } from './guarded';
 import { createStateClient, StateStore } from './state';
 

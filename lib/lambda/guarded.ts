@@ -17,9 +17,9 @@
  * const { outcome } = await applyGuarded(t, trigger, { id: record.messageId, deadline, hardDeadline,
  *   sentAt: Number(record.attributes.SentTimestamp) }, { state, controller, publish });
  */
-import type { Controller } from '../controller';
-import type { Outcome, OutcomeError, OutcomeKind, Trigger } from '../outcome';
-import { type JobTransition, targetOf } from '../transition';
+import type { Controller } from '../core/controller';
+import type { Outcome, OutcomeError, OutcomeKind, Trigger } from '../core/outcome';
+import { type JobTransition, targetOf } from '../core/transition';
 import { type Attribute, jobKey, type StateStore, StateUnavailable } from './state';
 
 export interface GuardDeps {

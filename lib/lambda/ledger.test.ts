@@ -12,11 +12,11 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Outcome } from '../outcome';
-import { jobHistory } from './history';
+import { createLedgerTable, type LocalDynamo, startLocalDynamo } from '../../test/support/ledger';
+import { jobHistory } from '../cli/history-query';
+import type { Outcome } from '../core/outcome';
 import { createLedger, type LedgerTarget, type ObservedJob, type SettledMessage } from './ledger';
-import { createLedgerTable, type LocalDynamo, startLocalDynamo } from './ledger.testkit';
-import { jobPk } from './ledgerKeys';
+import { jobPk } from './ledger-keys';
 
 const COS: LedgerTarget = {
   provider: 'cos',

@@ -33,8 +33,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { Outcome } from '../core/outcome';
 import { diff, isFinal, type Progress, type Verdict, verdictOf } from '../core/verdict';
-import type { Outcome } from '../outcome';
 import {
   datedSk,
   eventSk,
@@ -49,9 +49,9 @@ import {
   TARGETS_PK,
   targetKey,
   targetPk,
-} from './ledgerKeys';
+} from './ledger-keys';
 
-export type { LedgerTarget } from './ledgerKeys';
+export type { LedgerTarget } from './ledger-keys';
 
 /** A job as the tick sees it: the providers' normalized Job, with what DescribeJob adds when known. */
 export interface ObservedJob {

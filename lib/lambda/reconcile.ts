@@ -7,17 +7,17 @@
  * (a partial list would undercount maxActive); a tick past its deadline stops enqueueing and says so.
  */
 import { createHash } from 'node:crypto';
-import type { Allowlist } from '../allowlist';
-import { deadlinesOf, type RemainingTime, toRequestMessage } from '../batch';
+import type { Allowlist } from '../core/allowlist';
 import { type Plan, type PlanJob, type PlannedAction, plan, TERMINAL, targetKey } from '../core/planner';
 import type { Policy } from '../core/policies';
+import { RetriesExhausted, type RetryPolicy, realRetryEnv, withRetry } from '../core/retry';
+import type { JobTransition } from '../core/transition';
 import { ProviderError } from '../providers/errors';
 import type { ProviderRegistry } from '../providers/index';
 import type { Target } from '../providers/types';
-import type { Publisher } from '../queues/publisher';
-import type { QueueMessage, SendReport } from '../queues/sqs';
-import { RetriesExhausted, type RetryPolicy, realRetryEnv, withRetry } from '../retry';
-import type { JobTransition } from '../transition';
+import { deadlinesOf, type RemainingTime, toRequestMessage } from './batch';
+import type { Publisher } from './publisher';
+import type { QueueMessage, SendReport } from './sqs';
 
 export const DEFAULT_PERIOD_MS = 5 * 60_000;
 /** 100 pages of 1000: 100,000 jobs on one target before a tick refuses to plan on a partial list. */

@@ -66,7 +66,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Target } from '../providers/types';
-import { envCredentials } from '../queues/sqs';
+import { envCredentials } from './sqs';
 
 export const DEFAULT_TTL_S = 24 * 3600;
 export const DEFAULT_ORDER_TTL_S = 14 * 24 * 3600;

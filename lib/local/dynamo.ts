@@ -26,7 +26,7 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import { type LoadOptions, loadResource } from '../schedules/serverless';
+import { type LoadOptions, loadResource } from './serverless-yml';
 
 /** serverless.yml's logical id of the table. */
 export const TABLE_RESOURCE = 'StateTable';

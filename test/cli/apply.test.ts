@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Outcome } from '../../lib/outcome';
+import type { Outcome } from '../../lib/core/outcome';
+import { DEFAULT_SEED_FILE } from '../../lib/local/sandbox/seed';
+import { type Sandbox, scopeOf, startSandbox } from '../../lib/local/sandbox/server';
 import type { Target } from '../../lib/providers/types';
-import { DEFAULT_SEED_FILE } from '../../lib/sandbox/seed';
-import { type Sandbox, scopeOf, startSandbox } from '../../lib/sandbox/server';
-import { cli } from './io';
+import { cli } from '../support/io';
 
 let sb: Sandbox;
 let env: NodeJS.ProcessEnv;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { splitTransitions } from '../../lib/cli/input';
 import { main } from '../../lib/cli/main';
-import { cli, testIo, waitFor } from './io';
+import { cli, testIo, waitFor } from '../support/io';
 
 const SERVERLESS_YML = fileURLToPath(new URL('../../serverless.yml', import.meta.url));
 

@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopback } from '../../lib/cli/commands/sandbox';
 import { main } from '../../lib/cli/main';
-import { createQueueSet, type EmbeddedQueue, startEmbeddedQueue } from '../../lib/queues/embedded';
-import { createSqsClient } from '../../lib/queues/sqs';
-import { parseQueueConsumer } from '../../lib/schedules/serverless';
-import { didYouMean, unknownFieldMessage } from '../../lib/suggest';
-import { cli, testIo, waitFor } from './io';
+import { didYouMean, unknownFieldMessage } from '../../lib/core/suggest';
+import { createSqsClient } from '../../lib/lambda/sqs';
+import { createQueueSet, type EmbeddedQueue, startEmbeddedQueue } from '../../lib/local/queue/embedded';
+import { parseQueueConsumer } from '../../lib/local/serverless-yml';
+import { cli, testIo, waitFor } from '../support/io';
 
 const COS = [
   '--provider',

@@ -3,10 +3,10 @@
  * lines), a policy's and a target's recent jobs, the filters, and refusals of bad options.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Outcome } from '../../lib/core/outcome';
 import { createLedger, type LedgerTarget, type SettledMessage } from '../../lib/lambda/ledger';
-import { createLedgerTable, type LocalDynamo, startLocalDynamo } from '../../lib/lambda/ledger.testkit';
-import type { Outcome } from '../../lib/outcome';
-import { cli } from './io';
+import { cli } from '../support/io';
+import { createLedgerTable, type LocalDynamo, startLocalDynamo } from '../support/ledger';
 
 const COS: LedgerTarget = {
   provider: 'cos',

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hold, PlannedAction, PlanWarning } from '../../lib/core/planner';
-import { DEFAULT_SEED_FILE, loadSeedFile } from '../../lib/sandbox/seed';
-import { type Sandbox, type SeedJob, startSandbox } from '../../lib/sandbox/server';
-import { cli } from './io';
+import { DEFAULT_SEED_FILE, loadSeedFile } from '../../lib/local/sandbox/seed';
+import { type Sandbox, type SeedJob, startSandbox } from '../../lib/local/sandbox/server';
+import { cli } from '../support/io';
 
 let sb: Sandbox;
 let env: NodeJS.ProcessEnv;

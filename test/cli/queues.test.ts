@@ -12,16 +12,16 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../lib/cli/main';
-import type { Outcome } from '../../lib/outcome';
+import type { Outcome } from '../../lib/core/outcome';
+import { type FanoutReport, type ResultRecord, toResultMessage } from '../../lib/lambda/publisher';
+import { createSqsClient, sendAll } from '../../lib/lambda/sqs';
 import {
   createQueueSet,
   type EmbeddedQueue,
   type QueueSet,
   startEmbeddedQueue,
-} from '../../lib/queues/embedded';
-import { type FanoutReport, type ResultRecord, toResultMessage } from '../../lib/queues/publisher';
-import { createSqsClient, sendAll } from '../../lib/queues/sqs';
-import { cli, testIo, waitFor } from './io';
+} from '../../lib/local/queue/embedded';
+import { cli, testIo, waitFor } from '../support/io';
 
 let queue: EmbeddedQueue;
 let sqs: SQSClient;

@@ -3,10 +3,10 @@
  * output forms, and targets refused by the message rules with the flag named.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SEED_FILE, loadSeedFile } from '../../lib/local/sandbox/seed';
+import { type Sandbox, type SeedJob, startSandbox } from '../../lib/local/sandbox/server';
 import type { Job } from '../../lib/providers/types';
-import { DEFAULT_SEED_FILE, loadSeedFile } from '../../lib/sandbox/seed';
-import { type Sandbox, type SeedJob, startSandbox } from '../../lib/sandbox/server';
-import { cli } from './io';
+import { cli } from '../support/io';
 
 let sb: Sandbox;
 let env: NodeJS.ProcessEnv;

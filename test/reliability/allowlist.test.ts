@@ -8,13 +8,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as scheduleHandler } from '../../functions/schedule';
-import type { Outcome } from '../../lib/outcome';
+import type { Outcome } from '../../lib/core/outcome';
+import { type FanoutReport, isFanout } from '../../lib/lambda/publisher';
+import { createRuntime, readConfig } from '../../lib/lambda/runtime';
+import { generateJobs } from '../../lib/local/sandbox/seed';
 import type { ProviderName } from '../../lib/providers/types';
-import { type FanoutReport, isFanout } from '../../lib/queues/publisher';
-import { createRuntime, readConfig } from '../../lib/runtime';
-import { generateJobs } from '../../lib/sandbox/seed';
-import { context, depth, drain, drainResults, type Stack } from '../harness';
-import { hostOf, installRuntime, invoke, recordRequests, startReliabilityStack, TARGETS } from './support';
+import { context, depth, drain, drainResults, type Stack } from '../support/harness';
+import {
+  hostOf,
+  installRuntime,
+  invoke,
+  recordRequests,
+  startReliabilityStack,
+  TARGETS,
+} from '../support/reliability';
 
 const PROVIDERS: ProviderName[] = ['cos', 'oss', 's3'];
 const ALLOWED = 'cos:100000000001@ap-guangzhou,oss:*@cn-hangzhou,s3:123456789012@us-east-1';

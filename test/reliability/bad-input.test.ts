@@ -7,12 +7,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Outcome } from '../../lib/outcome';
+import type { Outcome } from '../../lib/core/outcome';
+import { MAX_PRIORITY } from '../../lib/core/transition';
+import { generateJobs } from '../../lib/local/sandbox/seed';
 import type { ProviderName } from '../../lib/providers/types';
-import { generateJobs } from '../../lib/sandbox/seed';
-import { MAX_PRIORITY } from '../../lib/transition';
-import type { Stack } from '../harness';
-import { documentedShape } from './shapes';
+import type { Stack } from '../support/harness';
 import {
   hostOf,
   installRuntime,
@@ -23,7 +22,8 @@ import {
   size,
   startReliabilityStack,
   TARGETS,
-} from './support';
+} from '../support/reliability';
+import { documentedShape } from '../support/shapes';
 
 const PROVIDERS: ProviderName[] = ['cos', 'oss', 's3'];
 const RUNS = size(200, 25);

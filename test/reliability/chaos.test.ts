@@ -17,15 +17,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as transitions } from '../../functions/transitions';
-import { type EventSourceMapping, startEventSourceMapping } from '../../lib/esm';
-import { OUTCOME_KINDS, type Outcome, type OutcomeKind } from '../../lib/outcome';
+import { OUTCOME_KINDS, type Outcome, type OutcomeKind } from '../../lib/core/outcome';
+import { isFanout } from '../../lib/lambda/publisher';
+import { sendAll } from '../../lib/lambda/sqs';
+import { type EventSourceMapping, startEventSourceMapping } from '../../lib/local/event-source-mapping';
+import { FaultInjector, type FaultOptions, mulberry32 } from '../../lib/local/sandbox/faults';
+import { jobIdFromRandom } from '../../lib/local/sandbox/ids';
+import type { SeedJob } from '../../lib/local/sandbox/types';
 import type { ProviderName } from '../../lib/providers/types';
-import { isFanout } from '../../lib/queues/publisher';
-import { sendAll } from '../../lib/queues/sqs';
-import { FaultInjector, type FaultOptions, mulberry32 } from '../../lib/sandbox/faults';
-import { jobIdFromRandom } from '../../lib/sandbox/ids';
-import type { SeedJob } from '../../lib/sandbox/types';
-import { depth, drain, type Stack } from '../harness';
+import { depth, drain, type Stack } from '../support/harness';
 import {
   capturingObserver,
   FULL,
@@ -39,7 +39,7 @@ import {
   size,
   startReliabilityStack,
   TARGETS,
-} from './support';
+} from '../support/reliability';
 
 const TRANSITIONS = size(3_000, 300);
 const SEED = 20_261_124;

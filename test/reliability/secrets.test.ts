@@ -6,10 +6,10 @@
  * (chaos.test.ts) scans every log line and outcome of a run under faults the same way.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { isFanout } from '../../lib/lambda/publisher';
+import { generateJobs } from '../../lib/local/sandbox/seed';
 import type { ProviderName } from '../../lib/providers/types';
-import { isFanout } from '../../lib/queues/publisher';
-import { generateJobs } from '../../lib/sandbox/seed';
-import type { Stack } from '../harness';
+import type { Stack } from '../support/harness';
 import {
   capturingObserver,
   findLeaks,
@@ -22,7 +22,7 @@ import {
   startReliabilityStack,
   TARGETS,
   TOKENS,
-} from './support';
+} from '../support/reliability';
 
 const PROVIDERS: ProviderName[] = ['cos', 'oss', 's3'];
 const seed = PROVIDERS.flatMap((p, i) =>

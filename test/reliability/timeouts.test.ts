@@ -9,13 +9,13 @@ import net from 'node:net';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handler as transitions } from '../../functions/transitions';
-import { startEventSourceMapping } from '../../lib/esm';
-import { isTerminal } from '../../lib/outcome';
+import { isTerminal } from '../../lib/core/outcome';
+import { createSqsClient } from '../../lib/lambda/sqs';
+import { startEventSourceMapping } from '../../lib/local/event-source-mapping';
+import { generateJobs } from '../../lib/local/sandbox/seed';
 import type { ProviderName } from '../../lib/providers/types';
-import { createSqsClient } from '../../lib/queues/sqs';
-import { generateJobs } from '../../lib/sandbox/seed';
-import { context, depth, drain, drainResults, eventually, type Stack, sqsEvent } from '../harness';
-import { installRuntime, outcomesOf, startReliabilityStack, TARGETS } from './support';
+import { context, depth, drain, drainResults, eventually, type Stack, sqsEvent } from '../support/harness';
+import { installRuntime, outcomesOf, startReliabilityStack, TARGETS } from '../support/reliability';
 
 const PROVIDERS: ProviderName[] = ['cos', 'oss', 's3'];
 const byProvider = Object.fromEntries(

@@ -4,7 +4,7 @@
  * printed in input order while up to `--concurrency` provider conversations run at once; two
  * transitions of the same job run one after the other, in input order.
  */
-import { type Controller, createController } from '../../controller';
+import { type Controller, createController } from '../../core/controller';
 import {
   cutUtf8,
   errorFromUnknown,
@@ -15,11 +15,11 @@ import {
   type Outcome,
   type OutcomeKind,
   RAW_LIMIT_BYTES,
-} from '../../outcome';
+} from '../../core/outcome';
+import { createChannel, createRunner, jobKey, type Runner } from '../../core/runner';
+import { isSelect, parseTransitionBody, type SelectTransition } from '../../core/transition';
+import { readControllerConfig } from '../../lambda/runtime';
 import { providersFromEnv } from '../../providers/index';
-import { createChannel, createRunner, jobKey, type Runner } from '../../runner';
-import { readControllerConfig } from '../../runtime';
-import { isSelect, parseTransitionBody, type SelectTransition } from '../../transition';
 import { type Command, type Io, readInput, UsageError, writeLine } from '../command';
 import { PROVIDER_ENV_HELP } from '../env';
 import { type InputItem, splitTransitions } from '../input';

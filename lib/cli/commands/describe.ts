@@ -3,9 +3,9 @@
  * provider's job. The target is checked with the message rules before anything is sent.
  */
 
+import { targetOf } from '../../core/transition';
+import { readControllerConfig } from '../../lambda/runtime';
 import { providersFromEnv } from '../../providers/index';
-import { readControllerConfig } from '../../runtime';
-import { targetOf } from '../../transition';
 import { type Command, type Io, UsageError, writeLine } from '../command';
 import { PROVIDER_ENV_HELP } from '../env';
 import { TARGET_OPTIONS, validateTarget } from '../flags';

@@ -3,14 +3,14 @@
  * policy or a target (read from their indexes, never a Scan).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { OUTCOME_KINDS } from '../../core/outcome';
 import { VERDICTS } from '../../core/verdict';
-import { type HistoryEvent, jobHistory, recentHistory } from '../../lambda/history';
-import { OUTCOME_KINDS } from '../../outcome';
-import { envCredentials } from '../../queues/sqs';
+import { envCredentials } from '../../lambda/sqs';
 import { type Command, type Io, UsageError, writeLine } from '../command';
 import { requireEnv } from '../env';
 import { TARGET_OPTIONS, validateTarget } from '../flags';
 import { wantJson } from '../format';
+import { type HistoryEvent, jobHistory, recentHistory } from '../history-query';
 import { type OptionTable, optionsHelp, parseOptions } from '../options';
 
 const KINDS = [...OUTCOME_KINDS, 'superseded', ...VERDICTS] as const;

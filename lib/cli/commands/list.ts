@@ -4,10 +4,10 @@
  * providers list them.
  */
 
+import { isSelect, targetOf } from '../../core/transition';
+import { readControllerConfig } from '../../lambda/runtime';
 import { providersFromEnv } from '../../providers/index';
 import type { Job } from '../../providers/types';
-import { readControllerConfig } from '../../runtime';
-import { isSelect, targetOf } from '../../transition';
 import { type Command, type Io, writeLine } from '../command';
 import { PROVIDER_ENV_HELP } from '../env';
 import { TARGET_OPTIONS, validateTarget } from '../flags';

@@ -6,8 +6,8 @@
 import { explain, type Plan, plan } from '../../core/planner';
 import { loadPolicies, PolicyFileError } from '../../core/policies';
 import { type Observation, observe } from '../../lambda/reconcile';
+import { readControllerConfig } from '../../lambda/runtime';
 import { providersFromEnv } from '../../providers/index';
-import { readControllerConfig } from '../../runtime';
 import { type Command, type Io, UsageError, writeLine } from '../command';
 import { PROVIDER_ENV_HELP } from '../env';
 import { table, wantJson } from '../format';

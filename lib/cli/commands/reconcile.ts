@@ -4,9 +4,9 @@
  * applies what was enqueued. `--once` ticks once; otherwise every period until interrupted.
  */
 import { createReconcileHandler, periodMs } from '../../../functions/reconcile';
-import { lambdaContext } from '../../esm';
 import type { ReconcileReport } from '../../lambda/reconcile';
-import { createRuntime } from '../../runtime';
+import { createRuntime } from '../../lambda/runtime';
+import { lambdaContext } from '../../local/event-source-mapping';
 import { type Command, type Io, writeLine } from '../command';
 import { QUEUE_ENV_HELP } from '../env';
 import { wantJson } from '../format';

@@ -15,7 +15,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { createSqsClient, isFifo, type QueueMessage, sendAll } from '../../queues/sqs';
+import { createSqsClient, isFifo, type QueueMessage, sendAll } from '../../lambda/sqs';
 import { type Command, type Io, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
 import { type OptionTable, optionsHelp, parseOptions } from '../options';

@@ -13,9 +13,9 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { OUTCOME_KINDS } from '../../outcome';
-import type { ResultRecord } from '../../queues/publisher';
-import { createSqsClient } from '../../queues/sqs';
+import { OUTCOME_KINDS } from '../../core/outcome';
+import type { ResultRecord } from '../../lambda/publisher';
+import { createSqsClient } from '../../lambda/sqs';
 import { type Command, type Io, UsageError, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
 import { recordLine, wantJson } from '../format';

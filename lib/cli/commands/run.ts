@@ -9,22 +9,22 @@ import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { lambdaContext, startEventSourceMapping } from '../../esm';
-import type { Observer } from '../../observe';
-import type { OutcomeKind } from '../../outcome';
-import { OUTCOME_KINDS } from '../../outcome';
+import type { OutcomeKind } from '../../core/outcome';
+import { OUTCOME_KINDS } from '../../core/outcome';
+import type { Observer } from '../../lambda/observe';
+import type { FanoutReport } from '../../lambda/publisher';
+import { createRuntime, useRuntime } from '../../lambda/runtime';
+import type { ScheduleEvent } from '../../lambda/schedule';
+import { createSqsClient } from '../../lambda/sqs';
+import { lambdaContext, startEventSourceMapping } from '../../local/event-source-mapping';
 import {
   createQueueSet,
   type EmbeddedQueue,
   PortTakenError,
   startEmbeddedQueue,
-} from '../../queues/embedded';
-import { describeRestore } from '../../queues/persist';
-import type { FanoutReport } from '../../queues/publisher';
-import { createSqsClient } from '../../queues/sqs';
-import { createRuntime, useRuntime } from '../../runtime';
-import type { ScheduleEvent } from '../../scheduled';
-import { LAMBDA_DEFAULTS, loadQueueConsumer, type QueueConsumer } from '../../schedules/serverless';
+} from '../../local/queue/embedded';
+import { describeRestore } from '../../local/queue/persist';
+import { LAMBDA_DEFAULTS, loadQueueConsumer, type QueueConsumer } from '../../local/serverless-yml';
 import { type Command, type Io, writeLine } from '../command';
 import { connectionRefused, refusedAt } from '../errors';
 import { wallTime } from '../format';
@@ -252,7 +252,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     await checkEndpoints(env, wantSandbox);
 
     if (wantSandbox) {
-      const { startSandbox } = await import('../../sandbox/server');
+      const { startSandbox } = await import('../../local/sandbox/server');
       const sb = await startSandbox({
         seed: path.resolve(o.seed),
         port: o['sandbox-port'],
@@ -522,8 +522,8 @@ async function scheduleAll(
   const { existsSync } = await import('node:fs');
   if (!existsSync(file)) return [];
   const [{ loadSchedules, eventAt }, { parseScheduleExpression }] = await Promise.all([
-    import('../../schedules/serverless'),
-    import('../../schedules/cron'),
+    import('../../local/serverless-yml'),
+    import('../../local/cron'),
   ]);
   const timers: ScheduleTimer[] = [];
   for (const s of await loadSchedules(file)) {

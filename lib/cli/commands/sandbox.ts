@@ -6,9 +6,9 @@
  */
 
 import { isIP } from 'node:net';
-import { sandboxEnvLines } from '../../sandbox/main';
-import { DEFAULT_SEED_FILE } from '../../sandbox/seed';
-import { type FaultOptions, type SandboxOptions, startSandbox } from '../../sandbox/server';
+import { sandboxEnvLines } from '../../local/sandbox/env-lines';
+import { DEFAULT_SEED_FILE } from '../../local/sandbox/seed';
+import { type FaultOptions, type SandboxOptions, startSandbox } from '../../local/sandbox/server';
 import { type Command, type Io, UsageError, writeLine } from '../command';
 import { type OptionTable, optionsHelp, parseOptions } from '../options';
 

@@ -1,9 +1,9 @@
 /**
  * `jobctl schedules`: the schedules serverless.yml declares, read exactly as `jobctl run` and a
- * deploy read them (lib/schedules), with their next fire times — the way to check a cron
+ * deploy read them (lib/local/serverless-yml.ts), with their next fire times — the way to check a cron
  * expression and its time zone before it fires at 01:00 on the wrong day.
  */
-import { describeSchedules, loadSchedules, ScheduleConfigError } from '../../schedules/serverless';
+import { describeSchedules, loadSchedules, ScheduleConfigError } from '../../local/serverless-yml';
 import { type Command, type Io, UsageError, writeLine } from '../command';
 import { table, wallTime, wantJson } from '../format';
 import { type OptionTable, optionsHelp, parseOptions } from '../options';

@@ -3,9 +3,10 @@
  * before anything is sent — so a typo is refused on the spot with its field named instead of
  * turning into an `invalid` outcome minutes later. A file with one bad line sends nothing.
  */
-import { toRequestMessage } from '../../batch';
-import { createSendingClient, sendAll } from '../../queues/sqs';
-import { parseTransitionBody, type Transition } from '../../transition';
+
+import { parseTransitionBody, type Transition } from '../../core/transition';
+import { toRequestMessage } from '../../lambda/batch';
+import { createSendingClient, sendAll } from '../../lambda/sqs';
 import { type Command, type Io, readInput, UsageError, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
 import { connectionRefused } from '../errors';

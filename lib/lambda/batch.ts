@@ -1,0 +1,207 @@
+/**
+ * One SQS batch of transition messages → `{ batchItemFailures }`. Powertools' BatchProcessor
+ * turns each record's success or throw into the partial batch response; this module decides
+ * what a record's success means: its outcome is on the results queue (or, for a `select`
+ * message, its fan-out is on the requests queue). Around that:
+ *
+ * - at most `concurrency` provider conversations at once (the providers' rate limits);
+ * - records for the same job run in arrival order; on a FIFO queue, records of a message group
+ *   run in order and, after one fails, the rest of that group fails unprocessed;
+ * - nothing starts that cannot finish before the function's timeout: such records fail
+ *   unprocessed (SQS redelivers them) rather than being cut off mid-call.
+ */
+import { createHash } from 'node:crypto';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Controller } from '../core/controller';
+import { classify, errorOf, type Outcome } from '../core/outcome';
+import { createRunner, keyOfBody, type Turn } from '../core/runner';
+import type { SelectTransition, Transition } from '../core/transition';
+import type { FanoutReport, Publisher } from './publisher';
+import { type QueueMessage, type SendReport, sqsJson } from './sqs';
+
+export interface BatchDeps {
+  controller: Controller;
+  publisher: Publisher;
+  /** Puts fanned-out transitions on the requests queue, giving up by `deadline` (epoch ms). */
+  enqueue: (messages: QueueMessage[], deadline?: number) => Promise<SendReport>;
+  concurrency: number;
+  /** Kept back from the remaining time to publish outcomes and answer. */
+  reserveMs: number;
+  now?: () => number;
+  onOutcome?: (o: Outcome) => void;
+  onFanout?: (r: FanoutReport) => void;
+}
+
+export interface RemainingTime {
+  getRemainingTimeInMillis(): number;
+}
+
+/** Why a record failed without being processed: logged, never published as an outcome. */
+export class NotProcessed extends Error {
+  override readonly name = 'NotProcessed';
+}
+
+export async function processTransitionBatch(
+  event: SQSEvent,
+  context: RemainingTime,
+  deps: BatchDeps,
+): Promise<SQSBatchResponse> {
+  const now = deps.now ?? Date.now;
+  const { deadline, hardDeadline } = deadlinesOf(context, deps.reserveMs, now);
+  const runner = createRunner(deps.concurrency);
+
+  // Turns are taken up front in arrival order, so that the order holds whatever order the
+  // processor starts handlers in. FIFO: a message group is the key; standard: the job.
+  const fifo = event.Records.some((r) => r.attributes.MessageGroupId !== undefined);
+  const turns = new Map<string, { turn: Turn; group: { failed: boolean } }>();
+  const groups = new Map<string, { failed: boolean }>();
+  for (const r of event.Records) {
+    const key = fifo ? `group:${r.attributes.MessageGroupId}` : keyOfBody(r.body);
+    const group = (key !== null && groups.get(key)) || { failed: false };
+    if (key !== null) groups.set(key, group);
+    turns.set(r.messageId, { turn: runner.turn(key), group });
+  }
+
+  const handleRecord = (record: SQSRecord) => {
+    const { turn, group } = turns.get(record.messageId)!;
+    return turn.run(async () => {
+      try {
+        if (fifo && group.failed) throw new NotProcessed('an earlier message of its group failed');
+        if (now() >= deadline) throw new NotProcessed('no time left before the function times out');
+        await handleOne(record, deadline, hardDeadline, deps);
+      } catch (e) {
+        // Marked before the turn settles, so the group's next record sees it.
+        group.failed = true;
+        throw e;
+      }
+    });
+  };
+
+  return processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
+    processInParallel: true,
+    // Every record failing is still a partial response listing them all, not a thrown batch.
+    throwOnFullBatchFailure: false,
+  });
+}
+
+/** Kept back from the very end of the invocation, to answer at all. */
+const HARD_MARGIN_MS = 250;
+
+/**
+ * An invocation's two deadlines (epoch ms): provider work stops at `deadline`, `reserveMs` before
+ * the timeout; publishing may use that reserve up to `hardDeadline`.
+ */
+export function deadlinesOf(context: RemainingTime, reserveMs: number, now: () => number) {
+  const end = now() + context.getRemainingTimeInMillis();
+  return { deadline: end - reserveMs, hardDeadline: end - HARD_MARGIN_MS };
+}
+
+async function handleOne(
+  record: SQSRecord,
+  deadline: number,
+  hardDeadline: number,
+  deps: BatchDeps,
+): Promise<void> {
+  const trigger = { type: 'sqs' as const, messageId: record.messageId };
+  const result = await deps.controller.handleBody(record.body, trigger, { id: record.messageId, deadline });
+  if ('select' in result) {
+    const report = await fanOut(
+      result.select,
+      record.messageId,
+      `sqs:${record.messageId}`,
+      { deadline, hardDeadline },
+      deps,
+    );
+    if (report.failed > 0 || report.error?.retryable)
+      throw new Error(`fan-out incomplete: ${report.error?.message ?? `${report.failed} not enqueued`}`);
+    return;
+  }
+  deps.onOutcome?.(result);
+  await deps.publisher.publish(result, hardDeadline);
+  if (result.outcome === 'failed') throw new Error(`transition failed: ${result.error?.code ?? 'unknown'}`);
+}
+
+/** Messages handed to `enqueue` at a time by a fan-out: ten SendMessageBatch calls in parallel. */
+const ENQUEUE_SLICE = 100;
+
+/**
+ * Expand a selector into one message per job on the requests queue, and publish the fan-out's
+ * own report. The schedule function uses this too, so both fan out identically.
+ */
+export async function fanOut(
+  t: SelectTransition,
+  fallbackId: string,
+  source: string,
+  limits: { deadline?: number | undefined; hardDeadline?: number | undefined },
+  deps: Pick<BatchDeps, 'controller' | 'publisher' | 'enqueue' | 'now' | 'onFanout'>,
+): Promise<FanoutReport> {
+  const now = deps.now ?? Date.now;
+  const startedAt = new Date(now()).toISOString();
+  const report: FanoutReport = {
+    type: 'fanout',
+    id: t.id ?? fallbackId,
+    source,
+    provider: t.provider,
+    region: t.region,
+    account: t.account ?? null,
+    action: t.action,
+    matched: 0,
+    enqueued: 0,
+    failed: 0,
+    truncated: false,
+    startedAt,
+    finishedAt: startedAt,
+    error: null,
+  };
+  try {
+    // Page by page: each page's matches are on the queue before the next page is listed, so a
+    // 100,000-job select never holds its transitions (or their messages) all at once.
+    const x = await deps.controller.expand(t, { id: report.id, deadline: limits.deadline }, async (page) => {
+      for (let i = 0; i < page.length; i += ENQUEUE_SLICE) {
+        const sent = await deps.enqueue(
+          page.slice(i, i + ENQUEUE_SLICE).map(toRequestMessage),
+          limits.hardDeadline,
+        );
+        report.enqueued += sent.sent.length;
+        report.failed += sent.failed.length;
+      }
+    });
+    report.matched = x.matched;
+    report.truncated = x.truncated;
+  } catch (e) {
+    // Pages already enqueued stay counted: their messages are on the queue.
+    report.matched = Math.max(report.matched, report.enqueued + report.failed);
+    const error = errorOf(e);
+    report.error = {
+      code: error.code,
+      message: error.message.slice(0, 500),
+      retryable: classify(e) !== 'refused',
+    };
+  }
+  report.finishedAt = new Date(now()).toISOString();
+  deps.onFanout?.(report);
+  await deps.publisher.publish(report, limits.hardDeadline);
+  return report;
+}
+
+/**
+ * A FIFO deduplication id for a transition id. SQS allows only 1–128 printable ASCII characters,
+ * so the id cannot be used as it is; a hash keeps distinct ids distinct (`作业-1`/`任务-1`,
+ * `a b`/`a_b`), where replacing characters made them collide and SQS silently dropped the second.
+ * Without an id, sendAll hashes the body.
+ */
+export const dedupIdOf = (id: string): string => createHash('sha256').update(id, 'utf8').digest('hex');
+
+/**
+ * A transition as a requests-queue message. FIFO: the transitions of one job share a message
+ * group (they apply in order); a select groups by its target.
+ */
+export function toRequestMessage(t: Transition): QueueMessage {
+  const scope = 'jobId' in t ? t.jobId : 'select';
+  return {
+    body: sqsJson(t),
+    groupId: `${t.provider}:${t.account ?? ''}:${t.region}:${scope}`.slice(0, 128),
+    dedupId: t.id === undefined ? undefined : dedupIdOf(t.id),
+  };
+}
