@@ -2,6 +2,7 @@
  * The deployed functions, for real: functions/transitions.ts and functions/schedule.ts against
  * fauxqs queues and the sandbox provider over 127.0.0.1, driven by the event source mapping.
  */
+
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -15,6 +16,7 @@ import { type FanoutReport, isFanout } from '../lib/lambda/publisher';
 import { createSendingClient, sendAll } from '../lib/lambda/sqs';
 import { startEventSourceMapping } from '../lib/local/event-source-mapping';
 import { generateJobs } from '../lib/local/sandbox/seed';
+import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 import {
   context,
   depth,
@@ -26,12 +28,7 @@ import {
   startStack,
 } from './support/harness';
 
-const COS = {
-  provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
-} as const;
+const COS = EXAMPLE_TARGETS.cos;
 const seed = [
   { ...COS, jobId: 'aaaaaaaa-0000-4000-8000-000000000001', status: 'Suspended', description: 'nightly-a' },
   { ...COS, jobId: 'aaaaaaaa-0000-4000-8000-000000000002', status: 'Suspended', description: 'nightly-b' },
@@ -119,7 +116,7 @@ describe('functions/transitions.ts', () => {
     stack = await startStack({ sandbox: { seed: [...seed] }, env: { ALIBABA_CLOUD_ACCESS_KEY_ID: '' } });
     const oss = {
       provider: 'oss',
-      region: 'cn-hangzhou',
+      region: EXAMPLE_TARGETS.oss.region,
       jobId: 'MzRjZGU2NGQ3YTY5NGRhMTkxZmZhYzY5OTM5YTcxYWU=',
     };
     const event = sqsEvent(

@@ -4,6 +4,7 @@
  * Tick times lie in the future of the wall clock, so the messages' notAfter never lapses while
  * the test runs, whatever day it runs on.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReconcileHandler } from '../functions/reconcile';
 import { handler as transitions } from '../functions/transitions';
@@ -11,14 +12,10 @@ import type { Outcome } from '../lib/core/outcome';
 import { type Policy, parsePolicies } from '../lib/core/policies';
 import { wallTime } from '../lib/core/zone';
 import type { ReconcileReport } from '../lib/lambda/reconcile';
+import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 import { context, drain, drainResults, type Stack, sqsEvent, startStack } from './support/harness';
 
-const COS = {
-  provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
-} as const;
+const COS = EXAMPLE_TARGETS.cos;
 const SCOPE = { provider: 'cos' as const, namespace: COS.appId };
 const MIN = 60_000;
 

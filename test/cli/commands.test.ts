@@ -2,12 +2,14 @@
  * The command line as a whole: `--help` of every command, `jobctl schedules`, `jobctl sandbox`,
  * and how input is split into transitions.
  */
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { splitTransitions } from '../../lib/cli/input';
 import { main } from '../../lib/cli/main';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 import { cli, testIo, waitFor } from '../support/io';
 
 const SERVERLESS_YML = fileURLToPath(new URL('../../serverless.yml', import.meta.url));
@@ -225,7 +227,7 @@ describe('jobctl sandbox', () => {
         '--region',
         'us-east-1',
         '--account',
-        '123456789012',
+        EXAMPLE_TARGETS.s3.account,
         '--prefix',
         'nightly-',
       ],
@@ -239,9 +241,12 @@ describe('jobctl sandbox', () => {
     expect(await running).toBe(0);
     expect(io.err()).toContain('jobctl sandbox: stopped');
     // closed: the port no longer answers
-    const after = await cli(['describe', '--provider', 'oss', '--region', 'cn-hangzhou', '--job', 'x'], {
-      env: { ...vars, JOBCTL_MAX_ATTEMPTS: '1' },
-    });
+    const after = await cli(
+      ['describe', '--provider', 'oss', '--region', EXAMPLE_TARGETS.oss.region, '--job', 'x'],
+      {
+        env: { ...vars, JOBCTL_MAX_ATTEMPTS: '1' },
+      },
+    );
     expect(after.code).toBe(4);
   });
 

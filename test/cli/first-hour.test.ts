@@ -4,6 +4,7 @@
  * queue, settings left over from a stopped `jobctl run` — and `jobctl run` never printing the
  * caller's own AWS keys.
  */
+
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -16,17 +17,18 @@ import { didYouMean, unknownFieldMessage } from '../../lib/core/suggest';
 import { createSqsClient } from '../../lib/lambda/sqs';
 import { createQueueSet, type EmbeddedQueue, startEmbeddedQueue } from '../../lib/local/queue/embedded';
 import { parseQueueConsumer } from '../../lib/local/serverless-yml';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 import { cli, testIo, waitFor } from '../support/io';
 
 const COS = [
   '--provider',
   'cos',
   '--region',
-  'ap-guangzhou',
+  EXAMPLE_TARGETS.cos.region,
   '--account',
-  '100000000001',
+  EXAMPLE_TARGETS.cos.account,
   '--app-id',
-  '1250000000',
+  EXAMPLE_TARGETS.cos.appId,
 ];
 
 /** A port nothing listens on: bound, then released. */

@@ -5,6 +5,7 @@
  * clients computed), a results queue that loses a seeded share of sends, log capture from the real
  * Powertools observer, and the secret scanner.
  */
+
 import { Console } from 'node:console';
 import diagnostics from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
@@ -23,6 +24,7 @@ import { createRuntime, type Runtime, useRuntime } from '../../lib/lambda/runtim
 import { createSqsClient } from '../../lib/lambda/sqs';
 import { mulberry32 } from '../../lib/local/sandbox/faults';
 import type { SandboxOptions } from '../../lib/local/sandbox/server';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 import { context, drainResults, type Stack, sqsEvent, startStack } from './harness';
 
 /** `npm run test:reliability` runs the full sizes; `npm test` a shortened form of the same tests. */
@@ -30,14 +32,9 @@ export const FULL = process.env.JOBCTL_RELIABILITY === 'full';
 export const size = (full: number, shortened: number) => (FULL ? full : shortened);
 
 /** The example targets of CONTRACT.md (the sandbox namespaces: COS appId, OSS region, S3 account). */
-export const COS = {
-  provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
-} as const;
-export const OSS = { provider: 'oss', region: 'cn-hangzhou' } as const;
-export const S3 = { provider: 's3', region: 'us-east-1', account: '123456789012' } as const;
+export const COS = EXAMPLE_TARGETS.cos;
+export const OSS = EXAMPLE_TARGETS.oss;
+export const S3 = EXAMPLE_TARGETS.s3;
 export const TARGETS = { cos: COS, oss: OSS, s3: S3 } as const;
 
 /** Temporary-key session tokens, distinctive so that a leak is unmistakable. */
