@@ -18,18 +18,9 @@ import { createSqsClient } from '../../lib/lambda/sqs';
 import { createQueueSet, type EmbeddedQueue, startEmbeddedQueue } from '../../lib/local/queue/embedded';
 import { parseQueueConsumer } from '../../lib/local/serverless-yml';
 import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
-import { cli, testIo, waitFor } from '../support/io';
+import { cli, targetFlags, testIo, waitFor } from '../support/io';
 
-const COS = [
-  '--provider',
-  'cos',
-  '--region',
-  EXAMPLE_TARGETS.cos.region,
-  '--account',
-  EXAMPLE_TARGETS.cos.account,
-  '--app-id',
-  EXAMPLE_TARGETS.cos.appId,
-];
+const COS = targetFlags(EXAMPLE_TARGETS.cos);
 
 /** A port nothing listens on: bound, then released. */
 async function deadPort(): Promise<number> {

@@ -7,20 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../../lib/core/outcome';
 import { createLedger, type LedgerTarget, type SettledMessage } from '../../lib/lambda/ledger';
 import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
-import { cli } from '../support/io';
+import { cli, targetFlags } from '../support/io';
 import { createLedgerTable, type LocalDynamo, startLocalDynamo } from '../support/ledger';
 
 const COS: LedgerTarget = EXAMPLE_TARGETS.cos;
-const FLAGS = [
-  '--provider',
-  'cos',
-  '--region',
-  EXAMPLE_TARGETS.cos.region,
-  '--account',
-  EXAMPLE_TARGETS.cos.account,
-  '--app-id',
-  EXAMPLE_TARGETS.cos.appId,
-];
+const FLAGS = targetFlags(EXAMPLE_TARGETS.cos);
 const t = (min: number) => new Date(Date.UTC(2026, 11, 6, 1, min));
 
 let local: LocalDynamo;

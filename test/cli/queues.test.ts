@@ -23,7 +23,7 @@ import {
   startEmbeddedQueue,
 } from '../../lib/local/queue/embedded';
 import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
-import { cli, testIo, waitFor } from '../support/io';
+import { cli, targetFlags, testIo, waitFor } from '../support/io';
 
 let queue: EmbeddedQueue;
 let sqs: SQSClient;
@@ -120,14 +120,7 @@ describe('jobctl send', () => {
     const r = await cli(
       [
         'send',
-        '--provider',
-        'cos',
-        '--region',
-        EXAMPLE_TARGETS.cos.region,
-        '--account',
-        EXAMPLE_TARGETS.cos.account,
-        '--app-id',
-        EXAMPLE_TARGETS.cos.appId,
+        ...targetFlags(EXAMPLE_TARGETS.cos),
         '--job',
         JOB,
         '--status',

@@ -8,7 +8,7 @@ import { DEFAULT_SEED_FILE, loadSeedFile } from '../../lib/local/sandbox/seed';
 import { type Sandbox, type SeedJob, startSandbox } from '../../lib/local/sandbox/server';
 import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 import type { Job } from '../../lib/providers/types';
-import { cli } from '../support/io';
+import { cli, targetFlags } from '../support/io';
 
 let sb: Sandbox;
 let env: NodeJS.ProcessEnv;
@@ -36,18 +36,9 @@ afterAll(async () => {
 });
 
 const TARGETS = {
-  cos: [
-    '--provider',
-    'cos',
-    '--region',
-    EXAMPLE_TARGETS.cos.region,
-    '--account',
-    EXAMPLE_TARGETS.cos.account,
-    '--app-id',
-    EXAMPLE_TARGETS.cos.appId,
-  ],
-  oss: ['--provider', 'oss', '--region', EXAMPLE_TARGETS.oss.region],
-  s3: ['--provider', 's3', '--region', 'us-east-1', '--account', EXAMPLE_TARGETS.s3.account],
+  cos: targetFlags(EXAMPLE_TARGETS.cos),
+  oss: targetFlags(EXAMPLE_TARGETS.oss),
+  s3: targetFlags(EXAMPLE_TARGETS.s3),
 } as const;
 
 const seeded = (provider: string) => seed.filter((j) => j.provider === provider);

@@ -1,7 +1,8 @@
 /**
  * The Tencent COS `JobControl`: wires the codec (`wire.ts`) and the signer (`sign.ts`) to the shared
- * keep-alive transport through `../signed-call.ts`, which OSS shares. Everything per call is the minimum: the endpoint is parsed once per target,
- * the parser and patterns live at module level, so a call costs a signature and a round trip.
+ * keep-alive transport through `../signed-call.ts`, which OSS shares. Everything per call is the
+ * minimum: the endpoint is parsed once per target, the parser and patterns live at module level,
+ * so a call costs a signature and a round trip.
  *
  * @example
  * const cos = createCosControl({ credentials: cosCredentialsFromEnv() });

@@ -1,8 +1,8 @@
 /**
  * Alibaba OSS batch-job control: `wire` says what to send, `sign` signs it (V4), the shared
- * keep-alive transport sends it (`../signed-call.ts`, shared with COS), `wire` reads the answer. Everything per target that does not
- * change between calls (origin, Host) is computed once, so a call is a few string joins, one
- * HMAC chain and one small XML parse.
+ * keep-alive transport sends it (`../signed-call.ts`, shared with COS), `wire` reads the answer.
+ * Everything per target that does not change between calls (origin, Host) is computed once, so a
+ * call is a few string joins, one HMAC chain and one small XML parse.
  *
  * @example
  * const oss = createOssControl({ credentials: ossCredentialsFromEnv() });
