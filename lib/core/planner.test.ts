@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_TARGETS } from '../providers/examples';
-import type { Target } from '../providers/types';
+import { JOB_STATUSES, type Target } from '../providers/types';
 import { parseAllowlist } from './allowlist';
 import { type PlanJob, plan, RUNNING, TERMINAL, targetKey, windowState } from './planner';
 import { DAYS, type Day, type Policy, type Window } from './policies';
@@ -393,21 +393,7 @@ describe('plan: warnings', () => {
 });
 
 describe('plan: properties', () => {
-  const statuses = [
-    'New',
-    'Preparing',
-    'Suspended',
-    'Ready',
-    'Active',
-    'Pausing',
-    'Paused',
-    'Completing',
-    'Complete',
-    'Cancelling',
-    'Cancelled',
-    'Failing',
-    'Failed',
-  ];
+  const statuses = JOB_STATUSES;
   const jobArb = fc.record({
     jobId: fc.stringMatching(/^[a-z0-9]{1,6}$/),
     status: fc.constantFrom(...statuses),
