@@ -8,7 +8,7 @@
 
 import type { Origin } from './endpoint';
 import { clockOffsetFrom, isClockSkew, ProviderError, redirectError } from './errors';
-import type { HttpRequest, HttpResponse, SendOptions } from './http';
+import { type HttpRequest, type HttpResponse, type SendOptions, send } from './http';
 import type { CallOptions, Credentials } from './types';
 import { type AnswerMeta, headerText, malformed } from './xml';
 
@@ -31,15 +31,21 @@ export interface SignedRequest {
   sign(creds: Credentials, serverNowMs: number): Record<string, string>;
 }
 
+/** A client's own options, as COS's and OSS's factories take them. */
 export interface SignedCallOptions {
-  transport: Transport;
-  now: () => number;
-  timeoutMs: number | undefined;
   credentials: () => Promise<Credentials>;
+  /** Default per-request timeout (the transport's default when absent); a call's own `timeoutMs` wins. */
+  timeoutMs?: number | undefined;
+  /** Clock for the signature, epoch ms; tests pin it. */
+  now?: (() => number) | undefined;
+  /** Replaces the HTTP transport (an in-process sandbox, a test, a benchmark capturing the bytes). */
+  transport?: Transport | undefined;
 }
 
 /** A caller per client: the clock offset it learns is the client's, shared by its calls. */
 export function signedCaller(wire: SignedWire, opts: SignedCallOptions) {
+  const transport = opts.transport ?? send;
+  const now = opts.now ?? Date.now;
   // How far the server's clock is ahead of ours, learnt from a skew refusal.
   let clockOffsetMs = 0;
 
@@ -53,8 +59,8 @@ export function signedCaller(wire: SignedWire, opts: SignedCallOptions) {
     const { origin, path } = req;
     try {
       for (let attempt = 0; ; attempt++) {
-        const localNow = opts.now();
-        const res = await opts.transport(
+        const localNow = now();
+        const res = await transport(
           {
             method: req.method,
             url: origin.base + path,

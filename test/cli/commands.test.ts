@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { splitTransitions } from '../../lib/cli/input';
 import { main } from '../../lib/cli/main';
 import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
-import { cli, testIo, waitFor } from '../support/io';
+import { cli, targetFlags, testIo, waitFor } from '../support/io';
 
 const SERVERLESS_YML = fileURLToPath(new URL('../../serverless.yml', import.meta.url));
 
@@ -219,34 +219,18 @@ describe('jobctl sandbox', () => {
     );
     expect(vars.COS_ENDPOINT).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // the printed lines are all another command needs
-    const list = await cli(
-      [
-        'list',
-        '--provider',
-        's3',
-        '--region',
-        'us-east-1',
-        '--account',
-        EXAMPLE_TARGETS.s3.account,
-        '--prefix',
-        'nightly-',
-      ],
-      {
-        env: { ...vars, AWS_REGION: 'us-east-1' },
-      },
-    );
+    const list = await cli(['list', ...targetFlags(EXAMPLE_TARGETS.s3), '--prefix', 'nightly-'], {
+      env: { ...vars, AWS_REGION: 'us-east-1' },
+    });
     expect(list.code).toBe(0);
     expect(list.json()).toHaveLength(4);
     io.interrupt();
     expect(await running).toBe(0);
     expect(io.err()).toContain('jobctl sandbox: stopped');
     // closed: the port no longer answers
-    const after = await cli(
-      ['describe', '--provider', 'oss', '--region', EXAMPLE_TARGETS.oss.region, '--job', 'x'],
-      {
-        env: { ...vars, JOBCTL_MAX_ATTEMPTS: '1' },
-      },
-    );
+    const after = await cli(['describe', ...targetFlags(EXAMPLE_TARGETS.oss), '--job', 'x'], {
+      env: { ...vars, JOBCTL_MAX_ATTEMPTS: '1' },
+    });
     expect(after.code).toBe(4);
   });
 

@@ -108,10 +108,7 @@ describe('jobctl history', () => {
     expect(new Set(jobs.map((e) => e.jobId))).toEqual(new Set(['j1', 'j2']));
     const byTarget = await cli(['history', ...FLAGS, '--json', '--since', t(3).toISOString()], { env });
     expect(byTarget.json<{ jobId: string }>().map((e) => e.jobId)).toEqual(['j2']);
-    const none = await cli(
-      ['history', '--provider', 'oss', '--region', EXAMPLE_TARGETS.oss.region, '--json'],
-      { env },
-    );
+    const none = await cli(['history', ...targetFlags(EXAMPLE_TARGETS.oss), '--json'], { env });
     expect(none).toMatchObject({ code: 0, stdout: '' });
   });
 

@@ -157,12 +157,7 @@ describe('jobctl send', () => {
     const r = await cli(
       [
         'send',
-        '--provider',
-        's3',
-        '--region',
-        'us-east-1',
-        '--account',
-        EXAMPLE_TARGETS.s3.account,
+        ...targetFlags(EXAMPLE_TARGETS.s3),
         '--select-status',
         'Active',
         '--select-status',
@@ -227,10 +222,7 @@ describe('jobctl send', () => {
   it('refuses a FILE together with flags, and a missing change', async () => {
     const { env } = await queues();
     expect((await cli(['send', 'x.json', '--provider', 'cos'], { env })).stderr).toContain('not both');
-    const r = await cli(
-      ['send', '--provider', 'oss', '--region', EXAMPLE_TARGETS.oss.region, '--job', 'abc='],
-      { env },
-    );
+    const r = await cli(['send', ...targetFlags(EXAMPLE_TARGETS.oss), '--job', 'abc='], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('give --status Ready|Cancelled or --priority N');
   });

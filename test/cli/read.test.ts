@@ -147,17 +147,7 @@ describe('targets are checked with the message rules, naming the flag (exit 2, n
       '--account: must be the 12-digit AWS account id',
     ],
     [
-      [
-        'describe',
-        '--provider',
-        's3',
-        '--region',
-        'us-east-1',
-        '--account',
-        EXAMPLE_TARGETS.s3.account,
-        '--job',
-        'a/b',
-      ],
+      ['describe', ...targetFlags(EXAMPLE_TARGETS.s3), '--job', 'a/b'],
       '--job: must be 5–36 characters of [A-Za-z0-9_-] for s3',
     ],
     [
@@ -178,17 +168,11 @@ describe('targets are checked with the message rules, naming the flag (exit 2, n
       ],
       '--app-id: is required for cos',
     ],
-    [['describe', '--provider', 'oss', '--region', EXAMPLE_TARGETS.oss.region], '--job is required'],
+    [['describe', ...targetFlags(EXAMPLE_TARGETS.oss)], '--job is required'],
+    [['list', ...targetFlags(EXAMPLE_TARGETS.oss), '--app-id', '1'], '--app-id: is only used by cos'],
+    [['list', ...targetFlags(EXAMPLE_TARGETS.oss), '--status', 'Running'], '--status: must be one of New'],
     [
-      ['list', '--provider', 'oss', '--region', EXAMPLE_TARGETS.oss.region, '--app-id', '1'],
-      '--app-id: is only used by cos',
-    ],
-    [
-      ['list', '--provider', 'oss', '--region', EXAMPLE_TARGETS.oss.region, '--status', 'Running'],
-      '--status: must be one of New',
-    ],
-    [
-      ['list', '--provider', 'oss', '--region', EXAMPLE_TARGETS.oss.region, '--max', '0'],
+      ['list', ...targetFlags(EXAMPLE_TARGETS.oss), '--max', '0'],
       '--max: must be an integer from 1 to 100000',
     ],
     [['list', '--provider', 'oss'], '--region: is required'],

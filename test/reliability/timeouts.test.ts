@@ -114,7 +114,7 @@ describe('a provider that hangs', () => {
         new SendMessageCommand({ QueueUrl: stack.queues.requestsQueueUrl, MessageBody: JSON.stringify(b) }),
       );
     const remainingAtReturn: number[] = [];
-    const esm = startEventSourceMapping({
+    const mapping = startEventSourceMapping({
       sqs: stack.sqs,
       queueUrl: stack.queues.requestsQueueUrl,
       handler: async (event, ctx) => {
@@ -132,17 +132,17 @@ describe('a provider that hangs', () => {
           depth(s.sqs, s.queues.dlqUrl),
           depth(s.sqs, s.queues.requestsQueueUrl),
         ]);
-        return dlq.visible === 5 && requests.visible + requests.inFlight === 0 && esm.inFlight === 0
+        return dlq.visible === 5 && requests.visible + requests.inFlight === 0 && mapping.inFlight === 0
           ? true
           : undefined;
       },
       150,
       200,
     );
-    await esm.stop();
+    await mapping.stop();
 
-    expect(esm.stats.crashed, 'no invocation ran past its timeout').toBe(0);
-    expect(remainingAtReturn.length).toBe(esm.stats.invocations);
+    expect(mapping.stats.crashed, 'no invocation ran past its timeout').toBe(0);
+    expect(remainingAtReturn.length).toBe(mapping.stats.invocations);
     for (const left of remainingAtReturn) expect(left).toBeGreaterThan(0);
     const dlq = (await drain(s.sqs, s.queues.dlqUrl)).map((b) => JSON.parse(b).id as string);
     expect(dlq.sort()).toEqual(['hang-0', 'hang-1', 'hang-2', 'hang-3', 'hang-4']);

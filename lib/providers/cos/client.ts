@@ -12,10 +12,9 @@
 
 import { endpointResolver } from '../endpoint';
 import { ProviderError } from '../errors';
-import { type HttpRequest, type HttpResponse, type SendOptions, send } from '../http';
 import { APPID_PATTERN, RULES } from '../rules';
-import { type Decode, sameJob, signedCaller } from '../signed-call';
-import type { CallOptions, CredentialSource, Credentials, JobControl, JobPage, Target } from '../types';
+import { type Decode, type SignedCallOptions, sameJob, signedCaller } from '../signed-call';
+import type { CallOptions, Credentials, JobControl, JobPage, Target } from '../types';
 import { cosAuthorization } from './sign';
 import {
   type CosHttpCall,
@@ -27,16 +26,9 @@ import {
   UpdateJobStatus,
 } from './wire';
 
-export interface CosControlOptions {
+export interface CosControlOptions extends SignedCallOptions {
   /** Template with `{account}` / `{region}`; default `https://{account}.cos-control.{region}.myqcloud.com`; a plain `http://127.0.0.1:PORT` works. */
   endpoint?: string | undefined;
-  credentials: CredentialSource;
-  /** Default per-request timeout (the transport's default when absent); a call's own `timeoutMs` wins. */
-  timeoutMs?: number | undefined;
-  /** Clock for the signature's key time, epoch ms. */
-  now?: (() => number) | undefined;
-  /** Replaces the HTTP transport (an in-process sandbox, a test); `send` from `http.ts` by default. */
-  transport?: ((req: HttpRequest, opts: SendOptions) => Promise<HttpResponse>) | undefined;
 }
 
 const CURSOR = /^(\d{1,3}):(.*)$/s;
@@ -51,12 +43,7 @@ export function createCosControl(opts: CosControlOptions): JobControl {
   const template = opts.endpoint ?? RULES.cos.defaultEndpoint;
   const originFor = endpointResolver('COS', template);
 
-  const signed = signedCaller(COS_WIRE, {
-    transport: opts.transport ?? send,
-    now: opts.now ?? Date.now,
-    timeoutMs: opts.timeoutMs,
-    credentials: opts.credentials,
-  });
+  const signed = signedCaller(COS_WIRE, opts);
 
   async function call<T>(
     target: Target,

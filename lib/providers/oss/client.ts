@@ -10,10 +10,9 @@
  */
 
 import { endpointResolver } from '../endpoint';
-import { type HttpRequest, type HttpResponse, type SendOptions, send } from '../http';
 import { RULES } from '../rules';
-import { type Decode, sameJob, signedCaller } from '../signed-call';
-import type { CallOptions, CredentialSource, Credentials, JobControl, Target } from '../types';
+import { type Decode, type SignedCallOptions, sameJob, signedCaller } from '../signed-call';
+import type { CallOptions, Credentials, JobControl, Target } from '../types';
 import { ossAuthorization, ossDate, UNSIGNED_PAYLOAD } from './sign';
 import {
   DescribeJob,
@@ -25,16 +24,9 @@ import {
   UpdateJobStatus,
 } from './wire';
 
-export interface OssControlOptions {
+export interface OssControlOptions extends SignedCallOptions {
   /** Endpoint template with a `{region}` placeholder; default `https://oss-{region}.aliyuncs.com`. */
   endpoint?: string | undefined;
-  credentials: CredentialSource;
-  /** Default per-request timeout (a call's own `timeoutMs` wins). */
-  timeoutMs?: number | undefined;
-  /** Clock for `x-oss-date`, in epoch ms; tests pin it. */
-  now?: (() => number) | undefined;
-  /** Replaces the HTTP transport (a test, a benchmark capturing the bytes); `send` from `http.ts` by default. */
-  transport?: ((req: HttpRequest, opts: SendOptions) => Promise<HttpResponse>) | undefined;
 }
 
 // Signing `host` binds the signature to the endpoint it was meant for.
@@ -45,12 +37,7 @@ const OSS_WIRE = { label: 'OSS', requestIdHeader: 'x-oss-request-id', decodeErro
 export function createOssControl(opts: OssControlOptions): JobControl {
   const template = opts.endpoint ?? RULES.oss.defaultEndpoint;
   const endpointFor = endpointResolver('OSS', template);
-  const signed = signedCaller(OSS_WIRE, {
-    transport: opts.transport ?? send,
-    now: opts.now ?? Date.now,
-    timeoutMs: opts.timeoutMs,
-    credentials: opts.credentials,
-  });
+  const signed = signedCaller(OSS_WIRE, opts);
 
   async function call<T>(
     target: Target,
