@@ -21,9 +21,13 @@ interface AliOssSignUtils {
     region: string,
     method: string,
     request: { headers: Record<string, string>; queries: Record<string, string | null> },
+    bucketName?: string,
+    objectName?: string,
+    additionalHeaders?: string[],
   ): string;
 }
-const aliSign = require('ali-oss/lib/common/signUtils') as AliOssSignUtils;
+/** ali-oss's own V4 signer: the reference our signer and the sandbox's verifier are checked against. */
+export const aliSign = require('ali-oss/lib/common/signUtils') as AliOssSignUtils;
 
 /** The example targets (lib/providers/examples.ts), as the sandbox tests address them. */
 export const EXAMPLE = EXAMPLE_TARGETS;
