@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { splitTransitions } from '../../lib/cli/input';
 import { main } from '../../lib/cli/main';
+import type { ScheduleRow } from '../../lib/local/serverless-yml';
 import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 import { cli, targetFlags, testIo, waitFor } from '../support/io';
 
@@ -113,15 +114,7 @@ describe('jobctl schedules', () => {
       '--json',
     ]);
     expect(r.code).toBe(0);
-    const rows = r.json<{
-      name: string;
-      function: string;
-      expression: string;
-      timezone: string;
-      enabled: boolean;
-      description: string | null;
-      next: string[];
-    }>();
+    const rows = r.json<ScheduleRow>();
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) {
       expect(Object.keys(row).sort()).toEqual([
