@@ -109,4 +109,13 @@ describe('architecture', () => {
     expect(branch.test("if (p === 'oss') x();")).toBe(true);
     expect(branch.test("case 's3':")).toBe(true);
   });
+
+  it('provider limits are defined once, in lib/providers/rules.ts', () => {
+    // The issue found MAX_PRIORITY in four files; a copy drifts (as COS's and OSS's message caps did).
+    const definition = /\b(?:const|let|var)\s+(MAX_PRIORITY|MAX_LIST_RESULTS)\b|=\s*2_?147_?483_?647\b/;
+    const wrong = files
+      .filter((f) => f !== 'lib/providers/rules.ts')
+      .filter((f) => definition.test(readFileSync(join(ROOT, f), 'utf8')));
+    expect(wrong).toEqual([]);
+  });
 });

@@ -9,9 +9,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../../lib/core/outcome';
-import { MAX_PRIORITY } from '../../lib/core/transition';
 import { generateJobs } from '../../lib/local/sandbox/seed';
 import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
+import { MAX_PRIORITY } from '../../lib/providers/rules';
 import type { ProviderName } from '../../lib/providers/types';
 import type { Stack } from '../support/harness';
 import {
