@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { loadPolicies, type Policy } from '../lib/core/policies';
 import { DEFAULT_PERIOD_MS, type ReconcileReport, reconcileTick } from '../lib/lambda/reconcile';
-import { getRuntime, type Runtime } from '../lib/lambda/runtime';
+import { type RuntimeSource, resolveRuntime, runtimeFromEnv } from '../lib/lambda/runtime';
 
 /** What the schedule sends: `{"tickTime": "<aws.scheduler.scheduled-time>"}`. */
 export interface ReconcileEvent {
@@ -31,12 +31,12 @@ export function periodMs(env: NodeJS.ProcessEnv): number {
 
 export const createReconcileHandler =
   (
-    runtime: Runtime | (() => Runtime),
+    runtime: RuntimeSource,
     policies: readonly Policy[] | (() => Promise<readonly Policy[]>),
     env: NodeJS.ProcessEnv = process.env,
   ) =>
   async (event: ReconcileEvent | undefined, context: Context): Promise<ReconcileReport> => {
-    const rt = typeof runtime === 'function' ? runtime() : runtime;
+    const rt = resolveRuntime(runtime);
     try {
       const list = typeof policies === 'function' ? await policies() : policies;
       const { report } = await reconcileTick(
@@ -79,4 +79,4 @@ const bundledPolicies = () => {
   return cached;
 };
 
-export const handler = createReconcileHandler(getRuntime, bundledPolicies);
+export const handler = createReconcileHandler(runtimeFromEnv(), bundledPolicies);

@@ -7,11 +7,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { handler as scheduleHandler } from '../functions/schedule';
-import { handler as transitions } from '../functions/transitions';
 import type { Outcome } from '../lib/core/outcome';
 import type { Transition } from '../lib/core/transition';
 import { dedupIdOf, toRequestMessage } from '../lib/lambda/batch';
+import type { ScheduleHandler, TransitionsHandler } from '../lib/lambda/handlers';
 import { type FanoutReport, isFanout } from '../lib/lambda/publisher';
 import { createSendingClient, sendAll } from '../lib/lambda/sqs';
 import { startEventSourceMapping } from '../lib/local/event-source-mapping';
@@ -50,6 +49,9 @@ const ready = (jobId: string, id?: string) => ({
 });
 
 let stack: Stack | undefined;
+/** The real handler on the current test's stack (its runtime as last wired). */
+const transitions: TransitionsHandler = (event, ctx) => stack!.handlers.transitions(event, ctx);
+const scheduleHandler: ScheduleHandler = (event, ctx) => stack!.handlers.schedule(event, ctx);
 afterEach(async () => {
   await stack?.close();
   stack = undefined;
@@ -71,8 +73,7 @@ describe('functions/transitions.ts', () => {
       { ...ready(seed[1].jobId, 'r-not-allowed'), account: '200000000002' },
     ]);
     stack.env.JOBCTL_ALLOWED_TARGETS = 'cos:100000000001';
-    const { createRuntime, useRuntime } = await import('../lib/lambda/runtime');
-    useRuntime(createRuntime(stack.env, { sqs: stack.sqs }));
+    stack.rewire();
 
     const res = await transitions(event, context());
     expect(res.batchItemFailures).toEqual([]);
@@ -143,9 +144,7 @@ describe('functions/transitions.ts', () => {
 
   it('results queue unavailable: every record fails, nothing is deleted', async () => {
     stack = await startStack({ sandbox: { seed: [...seed] } });
-    const { createRuntime, useRuntime } = await import('../lib/lambda/runtime');
-    const broken = { ...stack.env, RESULTS_QUEUE_URL: `${stack.queues.resultsQueueUrl}-missing` };
-    useRuntime(createRuntime(broken, { sqs: stack.sqs }));
+    stack.rewire({ env: { RESULTS_QUEUE_URL: `${stack.queues.resultsQueueUrl}-missing` } });
     for (const id of ['u-1', 'u-2'])
       await stack.sqs.send(
         new SendMessageCommand({

@@ -8,8 +8,8 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handler as scheduleHandler } from '../../functions/schedule';
 import type { Outcome } from '../../lib/core/outcome';
+import type { ScheduleHandler } from '../../lib/lambda/handlers';
 import { type FanoutReport, isFanout } from '../../lib/lambda/publisher';
 import { createRuntime, readConfig } from '../../lib/lambda/runtime';
 import { generateJobs } from '../../lib/local/sandbox/seed';
@@ -60,6 +60,7 @@ const OUTSIDE: Record<ProviderName, Record<string, unknown>[]> = {
 };
 
 let stack: Stack;
+const scheduleHandler: ScheduleHandler = (event, ctx) => stack!.handlers.schedule(event, ctx);
 let recorder: ReturnType<typeof recordRequests>;
 let queueHost: string;
 

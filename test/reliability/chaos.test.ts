@@ -15,9 +15,10 @@
  * has contradicting outcomes; the sandbox's job table agrees with the outcomes; and no log line,
  * outcome or DLQ message shows a secret, a session token or a signature the clients sent.
  */
+
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { handler as transitions } from '../../functions/transitions';
 import { OUTCOME_KINDS, type Outcome, type OutcomeKind } from '../../lib/core/outcome';
+import type { TransitionsHandler } from '../../lib/lambda/handlers';
 import { isFanout } from '../../lib/lambda/publisher';
 import { sendAll } from '../../lib/lambda/sqs';
 import { type EventSourceMapping, startEventSourceMapping } from '../../lib/local/event-source-mapping';
@@ -460,6 +461,8 @@ interface Run {
 
 let run: Run;
 let stack: Stack | undefined;
+/** The real handler on the current test's stack (its runtime as last wired). */
+const transitions: TransitionsHandler = (event, ctx) => stack!.handlers.transitions(event, ctx);
 
 beforeAll(async () => {
   const p = plan(TRANSITIONS);

@@ -5,11 +5,12 @@
  * as `batchItemFailures`, and none is dropped: each record has its terminal outcome on the results
  * queue or is listed as a failure.
  */
+
 import net from 'node:net';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { handler as transitions } from '../../functions/transitions';
 import { isTerminal } from '../../lib/core/outcome';
+import type { TransitionsHandler } from '../../lib/lambda/handlers';
 import { createSqsClient } from '../../lib/lambda/sqs';
 import { startEventSourceMapping } from '../../lib/local/event-source-mapping';
 import { generateJobs } from '../../lib/local/sandbox/seed';
@@ -42,6 +43,8 @@ const settledWithoutCalls = [
 const ALLOWED = 'cos:100000000001,oss:*@cn-hangzhou,s3:123456789012';
 
 let stack: Stack | undefined;
+/** The real handler on the current test's stack (its runtime as last wired). */
+const transitions: TransitionsHandler = (event, ctx) => stack!.handlers.transitions(event, ctx);
 afterEach(async () => {
   await stack?.close();
   stack = undefined;

@@ -16,11 +16,10 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { handler as transitions } from '../../functions/transitions';
 import type { Outcome } from '../../lib/core/outcome';
 import { createObserver, type Observer } from '../../lib/lambda/observe';
 import { isFanout, type ResultRecord } from '../../lib/lambda/publisher';
-import { createRuntime, type Runtime, useRuntime } from '../../lib/lambda/runtime';
+import type { Runtime } from '../../lib/lambda/runtime';
 import { createSqsClient } from '../../lib/lambda/sqs';
 import { mulberry32 } from '../../lib/local/sandbox/faults';
 import type { SandboxOptions } from '../../lib/local/sandbox/server';
@@ -63,15 +62,12 @@ export async function startReliabilityStack(
   return stack;
 }
 
-/** A runtime on `stack` with its own SQS client and observer, installed for the handlers. */
+/** A runtime on `stack` with its own env, SQS client and observer, used by `stack.handlers` from now on. */
 export function installRuntime(
   stack: Stack,
   o: { env?: NodeJS.ProcessEnv; sqs?: SQSClient; observer?: Observer } = {},
 ): Runtime {
-  const env = { ...stack.env, ...o.env };
-  const runtime = createRuntime(env, { sqs: o.sqs ?? stack.sqs, observer: o.observer });
-  useRuntime(runtime);
-  return runtime;
+  return stack.rewire(o);
 }
 
 export const outcomesOf = (records: ResultRecord[]): Outcome[] =>
@@ -95,7 +91,7 @@ export async function invoke(
 }> {
   const event = sqsEvent(bodies);
   const before = stack.sandbox.stats().requests;
-  const response = await transitions(event, context(timeoutMs));
+  const response = await stack.handlers.transitions(event, context(timeoutMs));
   const requests = stack.sandbox.stats().requests - before;
   const records = await drainResults(stack);
   const byMessage = new Map<string, Outcome[]>();
