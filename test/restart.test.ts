@@ -66,6 +66,8 @@ function startRun(): Promise<Run> {
       '0',
       '--sandbox-port',
       '0',
+      '--dynamodb-port',
+      '0',
       '--no-schedules',
       '--sandbox',
       // Slow provider calls, so that batches are in flight when the kill comes.
@@ -314,12 +316,14 @@ describe('the restart story (issue 13.4/13.5): start, export, stop, start again'
     const dir = mkdtempSync(join(tmpdir(), 'jobctl-tour-'));
     const runs: ChildProcess[] = [];
     try {
-      const [queuePort, sandboxPort] = [await freePort(), await freePort()];
+      const [queuePort, sandboxPort, dynamoPort] = [await freePort(), await freePort(), await freePort()];
       const args = [
         '--queue-port',
         String(queuePort),
         '--sandbox-port',
         String(sandboxPort),
+        '--dynamodb-port',
+        String(dynamoPort),
         '--data-dir',
         join(dir, 'data'),
         '--export-file',

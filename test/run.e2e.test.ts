@@ -18,7 +18,7 @@ import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 
 let child: ChildProcess;
 /** Tests run side by side: no fixed ports, nothing kept in the checkout's .jobctl/. */
-const EPHEMERAL = ['--ephemeral', '--queue-port', '0', '--sandbox-port', '0'];
+const EPHEMERAL = ['--ephemeral', '--queue-port', '0', '--sandbox-port', '0', '--dynamodb-port', '0'];
 let printed: Record<string, string>;
 let stderr = '';
 

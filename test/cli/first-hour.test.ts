@@ -223,7 +223,17 @@ describe('settings left over from a stopped jobctl run', () => {
 
   it('jobctl run refuses to announce ready, naming the variable', async () => {
     const r = await cli(
-      ['run', '--ephemeral', '--no-schedules', '--queue-port', '0', '--sandbox-port', '0'],
+      [
+        'run',
+        '--ephemeral',
+        '--no-schedules',
+        '--queue-port',
+        '0',
+        '--sandbox-port',
+        '0',
+        '--dynamodb-port',
+        '0',
+      ],
       {
         env,
       },
@@ -261,6 +271,8 @@ describe('jobctl run and the caller’s AWS keys (issue 12.1)', () => {
           '--queue-port',
           '0',
           '--sandbox-port',
+          '0',
+          '--dynamodb-port',
           '0',
           '--export-file',
           file,
@@ -313,7 +325,17 @@ describe('jobctl run on a terminal', () => {
   it('shows the DLQ depth and fire times as `jobctl schedules` does; log lines go above the view', async () => {
     const io = testIo({ tty: true, env: {} });
     const running = main(
-      ['run', '--ephemeral', '--all-schedules', '--queue-port', '0', '--sandbox-port', '0'],
+      [
+        'run',
+        '--ephemeral',
+        '--all-schedules',
+        '--queue-port',
+        '0',
+        '--sandbox-port',
+        '0',
+        '--dynamodb-port',
+        '0',
+      ],
       io,
     );
     await waitFor(io.stderr, io.err, /dead-lettered 0/);
@@ -336,6 +358,8 @@ describe('jobctl run on a terminal', () => {
         '--queue-port',
         String(taken.port),
         '--sandbox-port',
+        '0',
+        '--dynamodb-port',
         '0',
       ]);
       expect(r.code).toBe(1);
