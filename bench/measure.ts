@@ -23,7 +23,7 @@ export interface Row {
   measure: string;
   /** What it is compared against; `—` for an absolute figure. */
   baseline: string;
-  unit: '×' | 'x faster' | 's' | 'MB';
+  unit: '×' | 'x faster' | 's' | 'MB' | 'requests';
   value: Spread;
   target: Target;
   pass: boolean;

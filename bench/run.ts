@@ -17,8 +17,9 @@ import { oss } from './oss';
 import { planBench } from './plan';
 import { s3 } from './s3';
 import { select } from './select';
+import { state } from './state';
 
-const BENCHMARKS: Benchmark[] = [cos, oss, s3, batch, coldStart, select, ledger, planBench];
+const BENCHMARKS: Benchmark[] = [cos, oss, s3, batch, state, coldStart, select, ledger, planBench];
 
 const HELP = `
 usage: npm run bench -- [options]
