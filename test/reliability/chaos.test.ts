@@ -128,7 +128,12 @@ type Expectation =
   | 'expired'
   | 'invalid'
   /** Its outcome can never be published: the message must end in the DLQ, without any outcome. */
-  | 'poison';
+  | 'poison'
+  /**
+   * Requested before another transition of the same job and attribute (issue 15): `superseded`,
+   * or in effect before the newer one applied — never after it.
+   */
+  | 'older';
 
 type Change = { kind: 'Ready' } | { kind: 'Cancelled' } | { kind: 'priority'; value: number };
 
@@ -142,6 +147,8 @@ interface Planned {
   /** For `invalid`: the field its outcome must name. */
   field?: string;
   duplicated: boolean;
+  /** Its own `requestedAt` (epoch ms), where the plan orders transitions of one job. */
+  requestedAt?: number;
 }
 
 interface PlannedJob {
@@ -195,6 +202,7 @@ function plan(n: number) {
     change: Change,
     body: string | object,
     field?: string,
+    extra: Partial<Planned> = {},
   ) => {
     const id =
       typeof body === 'string' ? (JSON.parse(body) as { id: string }).id : (body as { id: string }).id;
@@ -207,6 +215,7 @@ function plan(n: number) {
       change,
       ...(field ? { field } : {}),
       duplicated: random() < 0.1,
+      ...extra,
     };
     job?.transitions.push(t);
     all.push(t);
@@ -230,14 +239,15 @@ function plan(n: number) {
     [
       5,
       (p, id) => {
-        // Two transitions of their own (two ids) to the same job: one applies, the other finds it done.
+        // Two transitions of their own (two ids) to the same job: one applies, the other finds it
+        // done — or, arriving after the newer one (by SentTimestamp) was applied, is superseded.
         const j = newJob(p, 'Suspended');
         for (const s of ['a', 'b'])
           add(
             j,
             p,
             j.seed.jobId!,
-            'in-effect',
+            'older',
             { kind: 'Ready' },
             message(p, `${id}${s}`, j.seed.jobId!, { kind: 'Ready' }),
           );
@@ -403,6 +413,42 @@ function plan(n: number) {
       },
     ],
   ];
+  // Out-of-order duplicates (issue 15): two priority changes of one job, the older requested a
+  // minute before the newer, the older always delivered twice; the shuffle sends them in any order.
+  const RUN_AT = Date.parse('2026-11-24T00:00:00Z');
+  SCENARIOS.push([
+    8,
+    (p, id) => {
+      const j = newJob(p, 'Suspended');
+      const older = { kind: 'priority', value: 2_000 + k } as const;
+      const newer = { kind: 'priority', value: 3_000 + k } as const;
+      const at = RUN_AT + k * 1_000;
+      const requested = (t: number) => ({ requestedAt: new Date(t).toISOString() });
+      add(
+        j,
+        p,
+        j.seed.jobId!,
+        'older',
+        older,
+        message(p, `${id}o`, j.seed.jobId!, older, requested(at)),
+        undefined,
+        {
+          duplicated: true,
+          requestedAt: at,
+        },
+      );
+      add(
+        j,
+        p,
+        j.seed.jobId!,
+        'in-effect',
+        newer,
+        message(p, `${id}n`, j.seed.jobId!, newer, requested(at + 60_000)),
+        undefined,
+        { requestedAt: at + 60_000 },
+      );
+    },
+  ]);
   const total = SCENARIOS.reduce((s, [w]) => s + w, 0);
 
   for (let i = 0; i < poisonCount; i++) {
@@ -461,8 +507,22 @@ interface Run {
 
 let run: Run;
 let stack: Stack | undefined;
-/** The real handler on the current test's stack (its runtime as last wired). */
-const transitions: TransitionsHandler = (event, ctx) => stack!.handlers.transitions(event, ctx);
+/** Deliveries of a transition id that arrived while another delivery of it was being handled. */
+let overlapping = 0;
+const handling = new Map<string, number>();
+/** The real handler on the current test's stack, counting redeliveries during handling. */
+const transitions: TransitionsHandler = async (event, ctx) => {
+  const ids = event.Records.map((r) => /"id":"([^"]*)"/.exec(r.body)?.[1] ?? r.messageId);
+  for (const id of ids) {
+    if ((handling.get(id) ?? 0) > 0) overlapping++;
+    handling.set(id, (handling.get(id) ?? 0) + 1);
+  }
+  try {
+    return await stack!.handlers.transitions(event, ctx);
+  } finally {
+    for (const id of ids) handling.set(id, handling.get(id)! - 1);
+  }
+};
 
 beforeAll(async () => {
   const p = plan(TRANSITIONS);
@@ -511,7 +571,9 @@ beforeAll(async () => {
       handler: transitions,
       batchSize: 10,
       maxConcurrency: 4,
-      functionTimeoutMs: 2_000,
+      // Longer than the visibility timeout: a batch slowed by retries is delivered again while
+      // it is still being handled (the state answers those deliveries "try later").
+      functionTimeoutMs: 3_000,
       waitTimeSeconds: 1,
       onError: (e) => mappingErrors.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e)),
     });
@@ -607,6 +669,8 @@ function accounting(r: Run): string {
     `  faults injected: ${r.sandbox.faults} ${JSON.stringify(r.faults)}`,
     `  results queue: ${r.lossy.calls} SendMessageBatch calls, ${r.lossy.dropped} failed by injection, ${r.lossy.poisoned} poisoned entries refused; ${observed(r) - r.outcomes.length} outcomes reached (${observed(r, 'poison-')} poisoned) but could not be published, so their messages stayed`,
     `  scanned for secrets: ${r.logLines.length} log lines, ${r.consoleLines.length} console lines, ${r.resultBodies.length} results, ${r.dlqBodies.length} DLQ bodies, ${r.signatures.size} signatures`,
+    `  lost: ${ids.filter((t) => terminal(by.get(t.id)).length === 0 && !dlq.includes(t.id)).length}; contradictory: ${ids.filter((t) => contradiction((by.get(t.id) ?? []).map((o) => o.outcome))).length}`,
+    `  deliveries while the same id was being handled: ${overlapping}; superseded: ${r.outcomes.filter((o) => o.outcome === 'superseded').length}`,
     `  drained in ${(r.drainedMs / 1000).toFixed(1)} s`,
   ];
   return lines.join('\n');
@@ -622,6 +686,7 @@ describe(`chaos: ${TRANSITIONS} transitions under faults`, () => {
     expect(run.faults.slowDown + run.faults.hang + run.faults.reset).toBe(run.sandbox.faults);
     expect(run.lossy.dropped).toBeGreaterThan(0);
     expect(run.mapping.records).toBeGreaterThan(run.plan.messages.length);
+    expect(overlapping, 'deliveries during handling').toBeGreaterThan(0);
   });
 
   it('every transition id has a terminal outcome or its message in the DLQ', () => {
@@ -654,6 +719,7 @@ describe(`chaos: ${TRANSITIONS} transitions under faults`, () => {
     const problems: string[] = [];
     const allowed: Record<Exclude<Expectation, 'poison'>, OutcomeKind[]> = {
       'in-effect': ['applied', 'unchanged'],
+      older: ['applied', 'unchanged', 'superseded'],
       unchanged: ['unchanged'],
       rejected: ['rejected'],
       'not-allowed': ['rejected'],
@@ -690,6 +756,19 @@ describe(`chaos: ${TRANSITIONS} transitions under faults`, () => {
         }
       }
     }
+    // An older transition in effect only before the newer one was applied, never after.
+    for (const { transitions: ts } of run.plan.jobs) {
+      const older = ts.find((t) => t.expect === 'older');
+      const newer = ts.find((t) => t.expect === 'in-effect' && t.requestedAt !== undefined);
+      if (!older || !newer) continue;
+      const newerAt = Math.min(
+        ...terminal(by.get(newer.id)).map((o) => Date.parse(o.finishedAt)),
+        Number.POSITIVE_INFINITY,
+      );
+      for (const o of by.get(older.id) ?? [])
+        if (o.outcome === 'applied' && Date.parse(o.startedAt) > newerAt)
+          problems.push(`${older.id}: applied after the newer ${newer.id}`);
+    }
     expect(problems).toEqual([]);
   });
 
@@ -718,8 +797,14 @@ describe(`chaos: ${TRANSITIONS} transitions under faults`, () => {
       }
       // What may have been sent: planned changes that are in effect (some outcome says so) or
       // that may have been made without a report (their message is in the DLQ).
-      const inEffect = (t: Planned) => terminal(by.get(t.id)).length > 0;
-      const effective = ts.filter((t) => (t.expect === 'in-effect' || t.expect === 'poison') && inEffect(t));
+      const inEffect = (t: Planned) =>
+        terminal(by.get(t.id)).some((o) => o.outcome === 'applied' || o.outcome === 'unchanged');
+      // The newest request first: the job must end at the newest one in effect.
+      const effective = ts
+        .filter(
+          (t) => (t.expect === 'in-effect' || t.expect === 'poison' || t.expect === 'older') && inEffect(t),
+        )
+        .sort((a, b) => (b.requestedAt ?? 0) - (a.requestedAt ?? 0));
       const maybe = ts.filter((t) => (t.expect === 'in-effect' || t.expect === 'poison') && dlq.has(t.id));
       const statusFrom = (t: Planned) =>
         t.change.kind === 'Ready' ? 'Ready' : t.change.kind === 'Cancelled' ? 'Cancelling' : null;
