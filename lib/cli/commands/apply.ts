@@ -48,8 +48,10 @@ per line as JSON on stdout, in input order.
 
 Input (FILE, or standard input for - or no FILE): one transition object, a JSON array of them,
 or JSON Lines. A transition with "select" is expanded with ListJobs and each selected job gets an
-outcome of its own. An item that is not a valid transition becomes an "invalid" outcome naming
-the field and the rule; the others still run.
+outcome of its own, page by page (a select's listing gets 60 s in all, as the deployed function
+would; a provider repeating its page token fails the select instead of looping). An item that is
+not a valid transition becomes an "invalid" outcome naming the field and the rule; the others
+still run.
 
 Each outcome's id is the transition's "id", else cli/<n> (n: the item's position in the input;
 cli/<n>/<jobId> for a select's jobs); its trigger is {"type":"cli"}.
@@ -65,7 +67,7 @@ Progress is shown on stderr when it is a terminal.
 exit codes (the worst outcome wins):
   0  every outcome applied or unchanged
   2  an invalid transition (or bad options, or empty input)
-  3  a rejected or expired transition
+  3  a rejected, expired or superseded transition
   4  a failed transition (transient trouble outlived the retries)
   1  the input could not be read, or the configuration is wrong
 `;
