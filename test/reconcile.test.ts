@@ -115,13 +115,21 @@ describe('functions/reconcile.ts on the real parts', () => {
     );
     expect(first.policies[0]!.actionList[0]!.reason).toMatch(/^window \d\d:00–\d\d:00 Asia\/Shanghai open$/);
 
+    const updates = () =>
+      Object.entries(s.sandbox.stats().byOperation)
+        .filter(([k]) => k.endsWith(':UpdateJobStatus'))
+        .reduce((n, [, v]) => n + v, 0);
+    const updatesBefore = updates();
     const outcomes = await apply(s);
     const byId = new Map<string, string[]>();
     for (const o of outcomes) byId.set(o.id, [...(byId.get(o.id) ?? []), o.outcome]);
+    // The second delivery of the same id republishes the first's stored outcome (issue 15's state),
+    // where without the table it asked the provider again and read `unchanged`.
     expect([...byId.values()].map((v) => v.sort())).toEqual([
-      ['applied', 'unchanged'],
-      ['applied', 'unchanged'],
+      ['applied', 'applied'],
+      ['applied', 'applied'],
     ]);
+    expect(updates() - updatesBefore, 'one UpdateJobStatus per job').toBe(2);
     expect(status(s, id(1))).toBe('Ready');
     expect(status(s, created.jobId)).toBe('Ready');
     expect(s.sandbox.store.get(SCOPE, id(1))?.statusUpdateReason).toMatch(/^jobctl policy nightly: window /);
