@@ -11,11 +11,10 @@ import { parsePolicies } from '../lib/core/policies';
 import { DEFAULT_RETRY } from '../lib/core/retry';
 import { createPublisher } from '../lib/lambda/publisher';
 import { reconcileTick } from '../lib/lambda/reconcile';
-import { createSqsClient, sendAll } from '../lib/lambda/sqs';
+import { sendAll } from '../lib/lambda/sqs';
 import { lambdaContext } from '../lib/local/event-source-mapping';
-import { createQueueSet, startEmbeddedQueue } from '../lib/local/queue/embedded';
 import { generateJobs } from '../lib/local/sandbox/seed';
-import { startSandbox } from '../lib/local/sandbox/server';
+import { startLocalStack } from '../lib/local/stack';
 import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 import { providersFromEnv } from '../lib/providers/index';
 import type { Target } from '../lib/providers/types';
@@ -94,16 +93,16 @@ export const planBench: Benchmark = {
     const seed = (Object.keys(TARGETS) as (keyof typeof TARGETS)[]).flatMap((p, i) =>
       generateJobs(i === 2 ? 10_000 - 2 * per : per, { ...TARGETS[p], seed: i + 1 }),
     );
-    const sb = await startSandbox({ seed, pace: false });
-    const queue = await startEmbeddedQueue();
+    // The local stack without the table: the tick's observe/plan/enqueue is what is measured.
+    const stack = await startLocalStack({
+      queue: { prefix: `bench-plan-${process.pid}` },
+      sandbox: { seed, pace: false },
+      dynamo: false,
+    });
     try {
-      const env: NodeJS.ProcessEnv = {
-        ...sb.env,
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: queue.endpoint,
-      };
-      const sqs = createSqsClient(env);
-      const queues = await createQueueSet(sqs, { prefix: `bench-plan-${process.pid}` });
+      const env = stack.env;
+      const sqs = stack.sqs;
+      const queues = stack.queues!;
       const providers = providersFromEnv(env, DEFAULT_RETRY.callTimeoutMs);
       const parsed = parsePolicies(POLICIES);
       if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
@@ -204,8 +203,7 @@ export const planBench: Benchmark = {
         }),
       ];
     } finally {
-      await sb.close();
-      await queue.stop();
+      await stack.close();
     }
   },
 };
