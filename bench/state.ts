@@ -69,6 +69,11 @@ export const state: Benchmark = {
       const withoutState = createTransitionsHandler(
         stack.rewire({ env: { JOBCTL_TABLE: '' }, observer: createObserver('jobctl-bench') }),
       );
+      // The state alone (no ledger record): what the ledger's outcome record adds.
+      const stateOnly = createTransitionsHandler({
+        ...stack.rewire({ observer: createObserver('jobctl-bench') }),
+        ledger: null,
+      });
       stack.runtime = rt;
       const invoke = (h: typeof withState) => async (event: unknown) => {
         const res = await h(event as SQSEvent, context());
@@ -95,6 +100,10 @@ export const state: Benchmark = {
         batch10: {
           prepare: async () => sqsEvent(seedFresh(sb.store, 'cos', 10)),
           run: invoke(withState),
+        },
+        batch10StateOnly: {
+          prepare: async () => sqsEvent(seedFresh(sb.store, 'cos', 10)),
+          run: invoke(stateOnly),
         },
         batch10NoState: {
           prepare: async () => sqsEvent(seedFresh(sb.store, 'cos', 10)),
@@ -132,7 +141,13 @@ export const state: Benchmark = {
           target: { op: '<=', value: 1.2 },
           detail: {
             repeats,
-            ms: { batch10: ms(t.batch10), batch10NoState: ms(t.batch10NoState), oneCall: ms(t.oneCall) },
+            ms: {
+              batch10: ms(t.batch10),
+              batch10StateOnly: ms(t.batch10StateOnly),
+              batch10NoState: ms(t.batch10NoState),
+              oneCall: ms(t.oneCall),
+            },
+            stateOnlyVsOneCall: round(spread(ratios(t.batch10StateOnly, t.oneCall)).median),
             noStateVsOneCall: round(spread(ratios(t.batch10NoState, t.oneCall)).median),
           },
         }),
