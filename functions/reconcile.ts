@@ -9,6 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { loadPolicies, type Policy } from '../lib/core/policies';
+import type { Ledger } from '../lib/lambda/ledger';
 import { DEFAULT_PERIOD_MS, type ReconcileReport, reconcileTick } from '../lib/lambda/reconcile';
 import { getRuntime, type Runtime } from '../lib/lambda/runtime';
 
@@ -28,6 +29,19 @@ export function periodMs(env: NodeJS.ProcessEnv): number {
     throw new Error('JOBCTL_RECONCILE_PERIOD_MINUTES must be an integer from 1 to 1440');
   return n * 60_000;
 }
+
+/** JOBCTL_RECONCILE_DESCRIBE_MAX: DescribeJob calls per tick for the ledger (default 200). */
+export function describeMax(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.JOBCTL_RECONCILE_DESCRIBE_MAX;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000)
+    throw new Error('JOBCTL_RECONCILE_DESCRIBE_MAX must be an integer from 0 to 10000');
+  return n;
+}
+
+/** The runtime's ledger, where it has one (JOBCTL_TABLE set); without it the tick follows nothing. */
+const ledgerOf = (rt: Runtime): Ledger | undefined => (rt as { ledger?: Ledger | undefined }).ledger;
 
 export const createReconcileHandler =
   (
@@ -50,6 +64,8 @@ export const createReconcileHandler =
           enqueue: rt.enqueue,
           reserveMs: rt.reserveMs,
           periodMs: periodMs(env),
+          ledger: ledgerOf(rt),
+          ...(describeMax(env) !== undefined ? { describeMax: describeMax(env)! } : {}),
         },
         { tickTime: event?.tickTime },
       );
@@ -59,6 +75,7 @@ export const createReconcileHandler =
         failed: report.failed,
         unlisted: report.unlisted.length,
         stoppedAtDeadline: report.stoppedAtDeadline,
+        ledger: report.ledger,
         durationMs: report.durationMs,
       });
       // Not enqueued → fail the invocation so the scheduler retries the same tick time: the same

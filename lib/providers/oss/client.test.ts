@@ -139,6 +139,9 @@ describe('requests on the wire, byte for byte, and their answers', () => {
         creationTime: '2025-06-15T10:30:00.000Z',
         statusUpdateReason: null,
         progress: null,
+        failureReasons: [],
+        report: null,
+        terminationDate: null,
       },
     ],
     [
@@ -164,9 +167,6 @@ describe('requests on the wire, byte for byte, and their answers', () => {
     ],
   ])('%s', async (_name, invoke, body, method, url, decoded) => {
     replies.push({ status: 200, body, headers: { 'x-oss-request-id': 'REQ-OK' } });
-    failureReasons: [],
-    report: null,
-    terminationDate: null,
     expect(await invoke(control())).toEqual(decoded);
 
     expect(recorded).toHaveLength(1);
