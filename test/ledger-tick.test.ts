@@ -133,7 +133,7 @@ async function apply(p: Parts): Promise<Outcome[]> {
     expect(r.batchItemFailures).toEqual([]);
   }
   const out: Outcome[] = [];
-  for (const b of await results(p)) if (!('type' in b)) out.push(b as Outcome);
+  for (const b of await results(p)) if (!('type' in b)) out.push(b as unknown as Outcome);
   for (const o of out)
     await p.ledger.recordOutcome(o, {
       appId: COS.appId,
