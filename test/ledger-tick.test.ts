@@ -14,7 +14,8 @@ import { createLedger, type Ledger, type SettledMessage } from '../lib/lambda/le
 import type { ReconcileReport } from '../lib/lambda/reconcile';
 import type { Runtime } from '../lib/lambda/runtime';
 import { LOCAL_CREDENTIALS, type LocalDynamo, startLocalDynamo } from '../lib/local/dynamo';
-import { context, drain, type Stack, sqsEvent, startStack } from './support/harness';
+import { startTicker, tickerLine } from '../lib/local/ticker';
+import { context, drain, eventually, type Stack, sqsEvent, startStack } from './support/harness';
 import { cli } from './support/io';
 
 const COS = {
@@ -290,5 +291,47 @@ describe('the ledger in the reconcile tick, on the real parts', () => {
     await tick(p, clock + 2 * MIN);
     await results(p);
     expect(settled().map((m) => [m.jobId, m.verdict])).toEqual([[id(1), 'cancelled']]);
+  });
+});
+
+describe("jobctl run's ticker (lib/local/ticker.ts) on the real reconcile handler", () => {
+  afterEach(() => {
+    held = [];
+  });
+
+  it('ticks on its period, one tick at a time; the last tick (actions, holds) and the verdicts show in its line', async () => {
+    const p = await start([seed(1, 'go-1'), seed(2, 'hold-2')]);
+    const rt = { ...p.s.runtime, ledger: p.ledger } as Runtime;
+    const handler = createReconcileHandler(rt, policies(), p.s.env);
+    let ticks = 0;
+    const t = startTicker({
+      periodMs: 20,
+      handler: (e, c) => {
+        ticks++;
+        return handler(e, c);
+      },
+      context,
+      now: () => clock,
+    });
+    try {
+      expect(tickerLine(t)).toMatch(/^tick {3}every 0 s, first at .* · verdicts 0$/);
+      // The test clock stands still: the timer fires when the period has passed on it.
+      clock += 20;
+      await eventually(async () => (t.ticks >= 1 ? true : undefined), 50, 20);
+      expect(t.last).toMatchObject({ actions: 1, enqueued: 1, holds: 1, unlisted: [], ledgerOk: true });
+      expect(tickerLine(t)).toMatch(/actions 1 \(1 enqueued\) · holds 1 · verdicts 0$/);
+
+      expect(p.s.sandbox.store.updateStatus(SCOPE, id(2), 'Cancelled', 'operator').ok).toBe(true);
+      advance(p, 2);
+      await t.tickNow();
+      expect(t.verdicts).toEqual({ succeeded: 0, partial: 0, failed: 0, cancelled: 1 });
+      expect(tickerLine(t)).toMatch(/verdicts cancelled 1$/);
+    } finally {
+      await t.stop();
+    }
+    const after = ticks;
+    clock += 1000;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(ticks).toBe(after);
   });
 });

@@ -12,6 +12,7 @@ import { type Plan, type PlanJob, type PlannedAction, plan, TERMINAL, targetKey 
 import type { Policy } from '../core/policies';
 import { RetriesExhausted, type RetryPolicy, realRetryEnv, withRetry } from '../core/retry';
 import type { JobTransition } from '../core/transition';
+import type { Verdict } from '../core/verdict';
 import { ProviderError } from '../providers/errors';
 import type { ProviderRegistry } from '../providers/index';
 import type { Job, Target } from '../providers/types';
@@ -58,6 +59,8 @@ export interface LedgerTickReport {
   changes: number;
   /** `settled` messages published (first publication or a republish of a pending one). */
   settled: number;
+  /** Of those, per verdict. */
+  verdicts: Partial<Record<Verdict, number>>;
   /** Watched jobs that no longer exist (NoSuchJob), closed with what was last known. */
   closed: number;
   /** DescribeJob calls, and jobs that needed one but waited for the next tick (describeMax). */
@@ -381,6 +384,7 @@ async function follow(
     watched: 0,
     changes: 0,
     settled: 0,
+    verdicts: {},
     closed: 0,
     described: 0,
     deferred: 0,
@@ -428,6 +432,7 @@ async function follow(
     r.watched += res.watched;
     r.changes += res.changes;
     r.settled += res.published.length;
+    for (const m of res.published) r.verdicts[m.verdict] = (r.verdicts[m.verdict] ?? 0) + 1;
     for (const e of res.errors) if (!e.includes('DescribeDeferred')) error(`${where}: ${e}`);
   };
 

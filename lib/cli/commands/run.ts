@@ -24,7 +24,13 @@ import {
   startEmbeddedQueue,
 } from '../../local/queue/embedded';
 import { describeRestore } from '../../local/queue/persist';
-import { LAMBDA_DEFAULTS, loadQueueConsumer, type QueueConsumer } from '../../local/serverless-yml';
+import {
+  LAMBDA_DEFAULTS,
+  loadQueueConsumer,
+  loadReconcileSchedule,
+  type QueueConsumer,
+} from '../../local/serverless-yml';
+import { startTicker, type Ticker, tickerLine } from '../../local/ticker';
 import { type Command, type Io, writeLine } from '../command';
 import { connectionRefused, refusedAt } from '../errors';
 import { wallTime } from '../format';
@@ -51,6 +57,11 @@ const OPTIONS = {
     help: 'fire schedules declared disabled too (the examples ship disabled)',
   },
   'no-schedules': { kind: 'boolean', group: 'schedules', help: 'fire no schedules' },
+  'no-reconcile': {
+    kind: 'boolean',
+    group: 'schedules',
+    help: "never tick the reconciler (functions/reconcile.ts on serverless.yml's period)",
+  },
   sandbox: {
     kind: 'boolean',
     group: 'local stack',
@@ -179,7 +190,9 @@ usage: jobctl run [options]
 
 The controller on one machine: consumes the requests queue like Lambda's event source mapping
 (invoking functions/transitions.ts), fires the enabled schedules of serverless.yml in their time
-zones (invoking functions/schedule.ts), and publishes outcomes to the results queue.
+zones (invoking functions/schedule.ts), ticks the reconciler on the period serverless.yml declares
+for it (invoking functions/reconcile.ts with policies.yml or JOBCTL_POLICIES; the first tick one
+period after start; --no-reconcile: never), and publishes outcomes to the results queue.
 
   With no REQUESTS_QUEUE_URL, it starts an embedded SQS-compatible queue on 127.0.0.1:${DEFAULT_QUEUE_PORT}
   and creates the requests queue (with its DLQ and redrive policy) and the results queue.
@@ -336,6 +349,9 @@ async function run(argv: string[], io: Io): Promise<number> {
     closers.unshift(async () => {
       for (const t of timers) t.stop();
     });
+    // The reconciler on serverless.yml's period; its last tick and the verdicts show in the live view.
+    const ticker = o['no-reconcile'] ? undefined : await reconcileTicker(file, env, log, emit);
+    if (ticker) closers.unshift(() => ticker.stop());
 
     for (const [k, v] of printed) writeLine(io.stdout, `${k}=${v}`);
     if (o['export-file']) await writeEnvFile(o['export-file'], printed);
@@ -364,7 +380,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     );
     view =
       !jsonLog && io.stderr.isTTY
-        ? liveView(io, sqs, { ...env, DLQ_URL: dlqUrl }, counts, () => esm.inFlight, timers)
+        ? liveView(io, sqs, { ...env, DLQ_URL: dlqUrl }, counts, () => esm.inFlight, timers, ticker)
         : undefined;
 
     await io.interrupted;
@@ -386,6 +402,41 @@ async function run(argv: string[], io: Io): Promise<number> {
     view?.stop();
     for (const close of closers) await close().catch(() => undefined);
   }
+}
+
+/**
+ * functions/reconcile.ts on the period of its serverless.yml schedule (policies: JOBCTL_POLICIES or
+ * the bundled policies.yml, read at every tick so an edit applies without a restart).
+ */
+async function reconcileTicker(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  emit: (record: object) => void,
+): Promise<Ticker | undefined> {
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(file)) return undefined;
+  const declared = await loadReconcileSchedule(file, { env });
+  if (!declared) return undefined;
+  const [{ createReconcileHandler, DEFAULT_POLICIES_FILE }, { getRuntime }, { loadPolicies }] =
+    await Promise.all([
+      import('../../../functions/reconcile'),
+      import('../../lambda/runtime'),
+      import('../../core/policies'),
+    ]);
+  const minutes = String(Math.max(1, Math.round(declared.periodMs / 60_000)));
+  const handler = createReconcileHandler(
+    getRuntime,
+    () => loadPolicies(env.JOBCTL_POLICIES || DEFAULT_POLICIES_FILE),
+    { ...env, JOBCTL_RECONCILE_PERIOD_MINUTES: minutes },
+  );
+  return startTicker({
+    periodMs: declared.periodMs,
+    handler,
+    context: (ms) => lambdaContext('reconcile', Date.now() + ms, ms),
+    onTick: (r) => emit({ type: 'reconcile', report: r }),
+    onError: (e, at) => log(`jobctl run: reconcile tick ${at} failed: ${(e as Error)?.message ?? e}`),
+  });
 }
 
 /** The event source mapping as serverless.yml declares it; Lambda's defaults without one. */
@@ -586,6 +637,7 @@ function liveView(
   counts: Counts,
   inFlight: () => number,
   timers: ScheduleTimer[],
+  ticker?: Ticker,
 ): LiveView {
   let lines = 0;
   let busy = false;
@@ -630,6 +682,7 @@ function liveView(
       `queue  requests ${req} · in flight ${inFlight()} · results ${res} · dead-lettered ${dlq}${dlq !== '0' && dlq !== '-' && dlq !== '?' ? ' (jobctl redrive)' : ''}`,
       `done   ${summary(counts)}`,
       `next   ${next.length ? next.join(' · ') : 'no schedules enabled (--all-schedules fires the examples)'}`,
+      ...(ticker ? [tickerLine(ticker)] : []),
     ];
     paint(last);
   };
