@@ -14,6 +14,7 @@ import { createLedger, type Ledger, type SettledMessage } from '../lib/lambda/le
 import type { ReconcileReport } from '../lib/lambda/reconcile';
 import type { Runtime } from '../lib/lambda/runtime';
 import { LOCAL_CREDENTIALS, type LocalDynamo, startLocalDynamo } from '../lib/local/dynamo';
+import type { SeedJob } from '../lib/local/sandbox/types';
 import { startTicker, tickerLine } from '../lib/local/ticker';
 import { context, drain, eventually, type Stack, sqsEvent, startStack } from './support/harness';
 import { cli } from './support/io';
@@ -85,7 +86,7 @@ interface Parts {
   env: NodeJS.ProcessEnv;
 }
 
-async function start(seeds: ReturnType<typeof seed>[], suspendedTimeoutMs?: number): Promise<Parts> {
+async function start(seeds: SeedJob[], suspendedTimeoutMs?: number): Promise<Parts> {
   clock = B;
   dynamo = await startLocalDynamo();
   const s = await startStack({
@@ -246,6 +247,53 @@ describe('the ledger in the reconcile tick, on the real parts', () => {
     expect(byJob.get(id(2))).toMatchObject({ verdict: 'failed', status: 'Failed', policy: 'hold' });
     expect(byJob.get(id(2))!.failureReasons.map((f) => f.code)).toEqual(['SuspendedTimeout']);
     expect(byJob.get(id(3))).toMatchObject({ verdict: 'cancelled', status: 'Cancelled' });
+  });
+
+  it('a job transitioned on a target no policy names is followed by DescribeJob (bounded per tick); a watched job that vanishes is closed', async () => {
+    const BEIJING = { ...COS, region: 'ap-beijing' };
+    const p = await start([{ ...seed(1, 'other-1'), ...BEIJING }, seed(2, 'hold-2')]);
+    // An operator's own transition on ap-beijing, through the real transitions handler.
+    const t = {
+      id: 'manual/1',
+      ...BEIJING,
+      jobId: id(1),
+      action: 'UpdateJobStatus',
+      requestedJobStatus: 'Ready',
+      statusUpdateReason: 'go',
+    };
+    const r = await transitions(sqsEvent([t]), context());
+    expect(r.batchItemFailures).toEqual([]);
+    for (const o of (await results(p)) as unknown as Outcome[])
+      await p.ledger.recordOutcome(o, { appId: COS.appId, requestedJobStatus: 'Ready' });
+    await tick(p, clock); // watches hold-2 (the policy) on ap-guangzhou
+
+    // The one watched job outside the policies' targets: described, not listed.
+    advance(p, 1);
+    const described = await tick(p, clock);
+    expect(described.ledger).toMatchObject({ ok: true, described: 1, deferred: 0, changes: 1 });
+    // With no DescribeJob allowed this tick, it waits (and says so) rather than being guessed about.
+    advance(p, 10);
+    const rt = { ...p.s.runtime, ledger: p.ledger } as Runtime;
+    const none = await createReconcileHandler(rt, policies(), {
+      ...p.s.env,
+      JOBCTL_RECONCILE_DESCRIBE_MAX: '0',
+    })({ tickTime: iso(clock) }, context());
+    expect(none.ledger).toMatchObject({ described: 0, deferred: 1, settled: 0 });
+    const done = await tick(p, clock);
+    expect(done.ledger).toMatchObject({ described: 1, settled: 1 });
+
+    // hold-2 is deleted by the provider (the 90-day purge, or an operator): closed, no verdict.
+    const snap = p.s.sandbox.store.snapshot();
+    p.s.sandbox.store.restore({ ...snap, jobs: snap.jobs.filter((j) => j.jobId !== id(2)) });
+    const gone = await tick(p, clock);
+    expect(gone.ledger).toMatchObject({ ok: true, closed: 1, settled: 0 });
+    await tick(p, clock + MIN);
+    await results(p);
+    expect(settled().map((m) => [m.jobId, m.region, m.verdict])).toEqual([
+      [id(1), 'ap-beijing', 'succeeded'],
+    ]);
+    const h = await cli(['history', '--job', id(2), ...TARGET_FLAGS, '--json'], { env: p.env });
+    expect(h.json<{ kind: string }>().map((e) => e.kind)).toContain('closed');
   });
 
   it('two racing ticks publish one verdict', async () => {
