@@ -274,6 +274,7 @@ describe('the reconcile function', () => {
     // The ledger: the state table and its indexes (the tick queries byTarget), nothing wider.
     expect(st.find((x) => actionsOf(x).includes('dynamodb:Query'))?.Resource).toEqual([
       getAtt('StateTable'),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
       { 'Fn::Sub': '${StateTable.Arn}/index/*' },
     ]);
     expect(st.flatMap(actionsOf)).not.toContain('dynamodb:Scan');
