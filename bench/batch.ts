@@ -6,13 +6,9 @@
  * Also reported: a 1-record batch through the handler, to show what publishing adds.
  */
 import type { Context, SQSEvent } from 'aws-lambda';
-import { handler } from '../functions/transitions';
 import { createObserver } from '../lib/lambda/observe';
-import { createRuntime, resetRuntime, useRuntime } from '../lib/lambda/runtime';
-import { createSqsClient } from '../lib/lambda/sqs';
 import { lambdaContext } from '../lib/local/event-source-mapping';
-import { createQueueSet, startEmbeddedQueue } from '../lib/local/queue/embedded';
-import { startSandbox } from '../lib/local/sandbox/server';
+import { startLocalStack } from '../lib/local/stack';
 import type { JobControl } from '../lib/providers/types';
 import { type Benchmark, interleave, ratios, round, row, spread } from './measure';
 import { seedFresh, TARGETS } from './targets';
@@ -58,23 +54,20 @@ export const batch: Benchmark = {
   async run({ quick, log }) {
     // Multiples of 6: every ordering of the three sides equally often.
     const repeats = quick ? 6 : 18;
-    const queue = await startEmbeddedQueue();
-    const sb = await startSandbox({ pace: false, faults: { latencyMs: LATENCY_MS } });
+    // The deployed observer, silenced: a log line per outcome is not what is measured here.
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    // The whole local stack, the state table included: what a deployed batch does.
+    const stack = await startLocalStack({
+      queue: { prefix: `bench${process.pid}` },
+      sandbox: { pace: false, faults: { latencyMs: LATENCY_MS } },
+      dynamo: {},
+      observer: createObserver('jobctl-bench'),
+    });
+    const sb = stack.sandbox!;
+    const handler = stack.handlers.transitions;
     try {
-      const env: NodeJS.ProcessEnv = {
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: queue.endpoint,
-        ...sb.env,
-      };
-      const sqs = createSqsClient(env);
-      const queues = await createQueueSet(sqs, { prefix: `bench${process.pid}` });
-      env.REQUESTS_QUEUE_URL = queues.requestsQueueUrl;
-      env.RESULTS_QUEUE_URL = queues.resultsQueueUrl;
-      // The deployed observer, silenced: a log line per outcome is not what is measured here.
-      process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-      process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-      const runtime = createRuntime(env, { sqs, observer: createObserver('jobctl-bench') });
-      useRuntime(runtime);
+      const runtime = stack.runtime;
       const cos: JobControl = await runtime.providers.get('cos');
 
       const invoke = async (ids: unknown) => {
@@ -112,9 +105,7 @@ export const batch: Benchmark = {
         }),
       ];
     } finally {
-      resetRuntime();
-      await sb.close();
-      await queue.stop();
+      await stack.close();
     }
   },
 };

@@ -13,8 +13,8 @@ import http from 'node:http';
 import { resolveCredentials } from '../lib/local/sandbox/credentials';
 import { newJobId } from '../lib/local/sandbox/ids';
 import { type SandboxCredentials, startSandbox } from '../lib/local/sandbox/server';
-import type { HttpRequest } from '../lib/providers/http';
-import type { ProviderName } from '../lib/providers/types';
+import type { HttpRequest, HttpResponse } from '../lib/providers/http';
+import type { JobControl, ProviderName, Target } from '../lib/providers/types';
 import { seedFresh } from './targets';
 
 export { TARGETS } from './targets';
@@ -144,3 +144,30 @@ export async function sequential(n: number, call: (i: number) => Promise<unknown
 /** Calls per timed loop and repeats, full or `--quick`. */
 export const callCounts = (quick: boolean) =>
   quick ? { calls: 50, repeats: 30 } : { calls: 100, repeats: 100 };
+
+/**
+ * The bytes a client would send for each job, signed now (the sandbox allows 15 minutes of skew):
+ * the client is built on a transport that records the request and answers as the provider would.
+ */
+export async function captureRequests(
+  client: (transport: (req: HttpRequest) => Promise<HttpResponse>) => JobControl,
+  target: Target,
+  ids: string[],
+): Promise<PreparedRequest[]> {
+  const out: PreparedRequest[] = [];
+  // The client checks that an answer names the job it asked about.
+  let current = '';
+  const capture = client(async (req) => {
+    out.push(prepared(req));
+    return {
+      status: 200,
+      headers: {},
+      body: `<UpdateJobStatusResult><JobId>${current}</JobId><Status>Ready</Status></UpdateJobStatusResult>`,
+    };
+  });
+  for (const id of ids) {
+    current = id;
+    await capture.updateStatus(target, id, 'Ready', undefined);
+  }
+  return out;
+}

@@ -10,12 +10,11 @@
  */
 import COS from 'cos-nodejs-sdk-v5';
 import { createCosControl } from '../lib/providers/cos/client';
-import type { HttpRequest } from '../lib/providers/http';
 import {
   type CallSandbox,
   callCounts,
+  captureRequests,
   type PreparedRequest,
-  prepared,
   rawSend,
   sequential,
   startCallSandbox,
@@ -25,33 +24,6 @@ import {
 import { type Benchmark, interleave, ratios, round, row, spread } from './measure';
 
 const target = TARGETS.cos;
-
-/** The bytes our client would send for each job, signed now (valid for 15 minutes). */
-async function captureRequests(sb: CallSandbox, ids: string[]): Promise<PreparedRequest[]> {
-  const out: PreparedRequest[] = [];
-  // The client checks that an answer names the job it asked about.
-  let current = '';
-  const capture = createCosControl({
-    endpoint: sb.url,
-    credentials: async () => ({
-      accessKeyId: sb.credentials.cos.secretId,
-      secretAccessKey: sb.credentials.cos.secretKey,
-    }),
-    transport: async (req: HttpRequest) => {
-      out.push(prepared(req));
-      return {
-        status: 200,
-        headers: {},
-        body: `<UpdateJobStatusResult><JobId>${current}</JobId><Status>Ready</Status></UpdateJobStatusResult>`,
-      };
-    },
-  });
-  for (const id of ids) {
-    current = id;
-    await capture.updateStatus(target, id, 'Ready', undefined);
-  }
-  return out;
-}
 
 interface Comparison {
   vsRaw: { ours: number[]; raw: number[] };
@@ -83,7 +55,20 @@ async function compare(server: CallSandbox, calls: number, repeats: number): Pro
       }),
   });
   const rawSide = (n: number) => ({
-    prepare: async () => captureRequests(server, await server.freshJobs('cos', n)),
+    prepare: async () =>
+      captureRequests(
+        (transport) =>
+          createCosControl({
+            endpoint: server.url,
+            credentials: async () => ({
+              accessKeyId: server.credentials.cos.secretId,
+              secretAccessKey: server.credentials.cos.secretKey,
+            }),
+            transport,
+          }),
+        target,
+        await server.freshJobs('cos', n),
+      ),
     run: async (reqs: unknown) => sequential(n, (i) => rawSend((reqs as PreparedRequest[])[i]!)),
   });
   const sdkSide = (n: number) => ({

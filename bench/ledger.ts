@@ -5,12 +5,14 @@
  * 25-item batches, the verdict published, the publication marked). Request counts are the
  * ledger's own counters; times are wall clock on this machine, reported, not asserted.
  */
+
 import { createLedger, type ObservedJob, type SettledMessage } from '../lib/lambda/ledger';
+import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 // TO BE REPLACED by lib/local/dynamo.ts once it lands (same table, created from serverless.yml).
 import { createLedgerTable, startLocalDynamo } from '../test/support/ledger';
 import { type Benchmark, round, row, spread } from './measure';
 
-const TARGET = { provider: 'oss', region: 'cn-hangzhou' };
+const TARGET = EXAMPLE_TARGETS.oss;
 
 export const ledger: Benchmark = {
   name: 'ledger',

@@ -1,16 +1,9 @@
-/**
- * OSS UpdateJobStatus against the sandbox, one call at a time over keep-alive: our client
- * (`createOssControl`: validate, V4-sign, send, parse) against a raw keep-alive `http.request` of
- * the very bytes our client sends (captured and signed beforehand); target ≤ 1.3× (issue 14.5: simple code over microseconds).
- * Every timed loop gets its own fresh Suspended jobs, so both sides do the same server work.
- */
-import type { HttpRequest } from '../lib/providers/http';
 import { createOssControl } from '../lib/providers/oss/client';
 import {
   type CallSandbox,
   callCounts,
+  captureRequests,
   type PreparedRequest,
-  prepared,
   rawSend,
   sequential,
   startCallSandbox,
@@ -24,30 +17,6 @@ const credentialsOf = (sb: CallSandbox) => async () => ({
   accessKeyId: sb.credentials.oss.accessKeyId,
   secretAccessKey: sb.credentials.oss.accessKeySecret,
 });
-
-/** The bytes our client would send for each job, signed now (the sandbox allows 15 minutes of skew). */
-async function captureRequests(sb: CallSandbox, ids: string[]): Promise<PreparedRequest[]> {
-  const out: PreparedRequest[] = [];
-  // The client checks that an answer names the job it asked about.
-  let current = '';
-  const capture = createOssControl({
-    endpoint: sb.url,
-    credentials: credentialsOf(sb),
-    transport: async (req: HttpRequest) => {
-      out.push(prepared(req));
-      return {
-        status: 200,
-        headers: {},
-        body: `<UpdateJobStatusResult><JobId>${current}</JobId><Status>Ready</Status></UpdateJobStatusResult>`,
-      };
-    },
-  });
-  for (const id of ids) {
-    current = id;
-    await capture.updateStatus(target, id, 'Ready', undefined);
-  }
-  return out;
-}
 
 export const oss: Benchmark = {
   name: 'oss',
@@ -67,7 +36,13 @@ export const oss: Benchmark = {
             }),
         },
         raw: {
-          prepare: async () => captureRequests(sb, await sb.freshJobs('oss', n)),
+          prepare: async () =>
+            captureRequests(
+              (transport) =>
+                createOssControl({ endpoint: sb.url, credentials: credentialsOf(sb), transport }),
+              target,
+              await sb.freshJobs('oss', n),
+            ),
           run: async (reqs: unknown) => sequential(n, (i) => rawSend((reqs as PreparedRequest[])[i]!)),
         },
       });

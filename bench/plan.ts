@@ -3,6 +3,7 @@
  * its own: bench/plan-planner.ts), and one reconcile tick over 10,000 sandbox jobs on 3 targets
  * under 5 policies against the bare ListJobs sweep of the same jobs in the same run (≤ 1.3×).
  */
+
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { parseAllowlist } from '../lib/core/allowlist';
@@ -15,6 +16,7 @@ import { lambdaContext } from '../lib/local/event-source-mapping';
 import { createQueueSet, startEmbeddedQueue } from '../lib/local/queue/embedded';
 import { generateJobs } from '../lib/local/sandbox/seed';
 import { startSandbox } from '../lib/local/sandbox/server';
+import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 import { providersFromEnv } from '../lib/providers/index';
 import type { Target } from '../lib/providers/types';
 import { type Benchmark, interleave, ratios, round, row, spread } from './measure';
@@ -44,32 +46,33 @@ function plannerChild(n: number): Promise<{ ms: number; peakRssMb: number; actio
 }
 
 /** 5 policies over the 3 example targets, windows always open, caps so a tick enqueues tens, not thousands. */
+const T = EXAMPLE_TARGETS;
 const POLICIES = `policies:
   - name: cos-nightly
-    target: { provider: cos, region: ap-guangzhou, account: '100000000001', appId: '1250000000' }
+    target: { provider: cos, region: ${T.cos.region}, account: '${T.cos.account}', appId: '${T.cos.appId}' }
     match: { descriptionPrefix: nightly-bench-0 }
     confirm: always
     maxActive: 10
     priority: { open: 10 }
   - name: cos-rest
-    target: { provider: cos, region: ap-guangzhou, account: '100000000001', appId: '1250000000' }
+    target: { provider: cos, region: ${T.cos.region}, account: '${T.cos.account}', appId: '${T.cos.appId}' }
     match: { descriptionPrefix: nightly-bench- }
     window: { timezone: Asia/Shanghai, start: '01:00', end: '06:00' }
     maxActive: 10
     cancel: { suspendedLongerThanMinutes: 525600 }
   - name: oss-nightly
-    target: { provider: oss, region: cn-hangzhou }
+    target: { provider: oss, region: ${T.oss.region} }
     match: { descriptionPrefix: nightly-bench- }
     confirm: always
     maxActive: 10
   - name: s3-report
     mode: report
-    target: { provider: s3, region: us-east-1, account: '123456789012' }
+    target: { provider: s3, region: ${T.s3.region}, account: '${T.s3.account}' }
     match: { descriptionPrefix: nightly-bench-0 }
     confirm: always
     maxActive: 10
   - name: s3-rest
-    target: { provider: s3, region: us-east-1, account: '123456789012' }
+    target: { provider: s3, region: ${T.s3.region}, account: '${T.s3.account}' }
     match: { descriptionPrefix: nightly-bench- }
     confirm: never
 `;

@@ -2,12 +2,13 @@
 
 import { newJobId } from '../lib/local/sandbox/ids';
 import type { JobStore } from '../lib/local/sandbox/server';
+import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 import type { ProviderName } from '../lib/providers/types';
 
 export const TARGETS = {
-  cos: { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' },
-  oss: { provider: 'oss', region: 'cn-hangzhou' },
-  s3: { provider: 's3', region: 'us-east-1', account: '123456789012' },
+  cos: EXAMPLE_TARGETS.cos,
+  oss: EXAMPLE_TARGETS.oss,
+  s3: EXAMPLE_TARGETS.s3,
 } as const;
 
 /** `n` new Suspended jobs in the provider's example namespace; their ids, in order. */

@@ -9,9 +9,8 @@
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { loadPolicies, type Policy } from '../lib/core/policies';
-import type { Ledger } from '../lib/lambda/ledger';
 import { DEFAULT_PERIOD_MS, type ReconcileReport, reconcileTick } from '../lib/lambda/reconcile';
-import { getRuntime, type Runtime } from '../lib/lambda/runtime';
+import { type RuntimeSource, resolveRuntime, runtimeFromEnv } from '../lib/lambda/runtime';
 
 /** What the schedule sends: `{"tickTime": "<aws.scheduler.scheduled-time>"}`. */
 export interface ReconcileEvent {
@@ -40,17 +39,14 @@ export function describeMax(env: NodeJS.ProcessEnv): number | undefined {
   return n;
 }
 
-/** The runtime's ledger, where it has one (JOBCTL_TABLE set); without it the tick follows nothing. */
-const ledgerOf = (rt: Runtime): Ledger | undefined => (rt as { ledger?: Ledger | undefined }).ledger;
-
 export const createReconcileHandler =
   (
-    runtime: Runtime | (() => Runtime),
+    runtime: RuntimeSource,
     policies: readonly Policy[] | (() => Promise<readonly Policy[]>),
     env: NodeJS.ProcessEnv = process.env,
   ) =>
   async (event: ReconcileEvent | undefined, context: Context): Promise<ReconcileReport> => {
-    const rt = typeof runtime === 'function' ? runtime() : runtime;
+    const rt = resolveRuntime(runtime);
     try {
       const list = typeof policies === 'function' ? await policies() : policies;
       const { report } = await reconcileTick(
@@ -64,7 +60,8 @@ export const createReconcileHandler =
           enqueue: rt.enqueue,
           reserveMs: rt.reserveMs,
           periodMs: periodMs(env),
-          ledger: ledgerOf(rt),
+          // Without JOBCTL_TABLE there is no ledger and the tick follows nothing.
+          ledger: rt.ledger ?? undefined,
           ...(describeMax(env) !== undefined ? { describeMax: describeMax(env)! } : {}),
         },
         { tickTime: event?.tickTime },
@@ -96,4 +93,4 @@ const bundledPolicies = () => {
   return cached;
 };
 
-export const handler = createReconcileHandler(getRuntime, bundledPolicies);
+export const handler = createReconcileHandler(runtimeFromEnv(), bundledPolicies);

@@ -4,6 +4,7 @@
  * provider requires, a signature that verifies, each outcome kind, a retry on 503 / throttling,
  * and no retry on a refusal. (The sandbox covers lifecycle; this pins the bytes.)
  */
+
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -13,6 +14,7 @@ import type { Outcome } from '../lib/core/outcome';
 import { parseQuery } from '../lib/local/sandbox/query';
 import { verifySigV4 } from '../lib/local/sandbox/s3/verify';
 import { verifyCosRequest } from '../lib/providers/cos/sign';
+import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 import { verifyOssRequest } from '../lib/providers/oss/sign';
 
 interface Recorded {
@@ -170,7 +172,7 @@ const enc = (s: string) =>
 
 const WIRES: Record<'cos' | 'oss' | 's3', Wire> = {
   cos: {
-    target: { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' },
+    target: EXAMPLE_TARGETS.cos,
     ids: {
       ok: 'job-ok',
       busy: 'job-busy',
@@ -192,13 +194,13 @@ const WIRES: Record<'cos' | 'oss' | 's3', Wire> = {
       })[c],
     codes: { notFound: 'NoSuchJob', conflict: 'InvalidRequest' },
     requiredHeaders: {
-      'x-cos-appid': '1250000000',
+      'x-cos-appid': EXAMPLE_TARGETS.cos.appId,
       'x-cos-security-token': 'cos-session-token',
       authorization: /^q-sign-algorithm=sha1&q-ak=AKIDwire/,
     },
   },
   oss: {
-    target: { provider: 'oss', region: 'cn-hangzhou' },
+    target: EXAMPLE_TARGETS.oss,
     ids: {
       ok: 'b2s=',
       busy: 'YnVzeQ==',
@@ -228,7 +230,7 @@ const WIRES: Record<'cos' | 'oss' | 's3', Wire> = {
     },
   },
   s3: {
-    target: { provider: 's3', region: 'us-east-1', account: '123456789012' },
+    target: EXAMPLE_TARGETS.s3,
     ids: {
       ok: 'job-ok-1',
       busy: 'job-busy-1',
@@ -251,7 +253,7 @@ const WIRES: Record<'cos' | 'oss' | 's3', Wire> = {
       })[c],
     codes: { notFound: 'NotFoundException', conflict: 'JobStatusException' },
     requiredHeaders: {
-      'x-amz-account-id': '123456789012',
+      'x-amz-account-id': EXAMPLE_TARGETS.s3.account,
       authorization: /^AWS4-HMAC-SHA256 Credential=AKIAWIRE/,
     },
   },

@@ -2,19 +2,20 @@
  * The deployed functions, for real: functions/transitions.ts and functions/schedule.ts against
  * fauxqs queues and the sandbox provider over 127.0.0.1, driven by the event source mapping.
  */
+
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { handler as scheduleHandler } from '../functions/schedule';
-import { handler as transitions } from '../functions/transitions';
 import type { Outcome } from '../lib/core/outcome';
 import type { Transition } from '../lib/core/transition';
 import { dedupIdOf, toRequestMessage } from '../lib/lambda/batch';
+import type { ScheduleHandler, TransitionsHandler } from '../lib/lambda/handlers';
 import { type FanoutReport, isFanout } from '../lib/lambda/publisher';
 import { createSendingClient, sendAll } from '../lib/lambda/sqs';
 import { startEventSourceMapping } from '../lib/local/event-source-mapping';
 import { generateJobs } from '../lib/local/sandbox/seed';
+import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 import {
   context,
   depth,
@@ -26,12 +27,7 @@ import {
   startStack,
 } from './support/harness';
 
-const COS = {
-  provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
-} as const;
+const COS = EXAMPLE_TARGETS.cos;
 const seed = [
   { ...COS, jobId: 'aaaaaaaa-0000-4000-8000-000000000001', status: 'Suspended', description: 'nightly-a' },
   { ...COS, jobId: 'aaaaaaaa-0000-4000-8000-000000000002', status: 'Suspended', description: 'nightly-b' },
@@ -53,6 +49,9 @@ const ready = (jobId: string, id?: string) => ({
 });
 
 let stack: Stack | undefined;
+/** The real handler on the current test's stack (its runtime as last wired). */
+const transitions: TransitionsHandler = (event, ctx) => stack!.handlers.transitions(event, ctx);
+const scheduleHandler: ScheduleHandler = (event, ctx) => stack!.handlers.schedule(event, ctx);
 afterEach(async () => {
   await stack?.close();
   stack = undefined;
@@ -74,8 +73,7 @@ describe('functions/transitions.ts', () => {
       { ...ready(seed[1].jobId, 'r-not-allowed'), account: '200000000002' },
     ]);
     stack.env.JOBCTL_ALLOWED_TARGETS = 'cos:100000000001';
-    const { createRuntime, useRuntime } = await import('../lib/lambda/runtime');
-    useRuntime(createRuntime(stack.env, { sqs: stack.sqs }));
+    stack.rewire();
 
     const res = await transitions(event, context());
     expect(res.batchItemFailures).toEqual([]);
@@ -119,7 +117,7 @@ describe('functions/transitions.ts', () => {
     stack = await startStack({ sandbox: { seed: [...seed] }, env: { ALIBABA_CLOUD_ACCESS_KEY_ID: '' } });
     const oss = {
       provider: 'oss',
-      region: 'cn-hangzhou',
+      region: EXAMPLE_TARGETS.oss.region,
       jobId: 'MzRjZGU2NGQ3YTY5NGRhMTkxZmZhYzY5OTM5YTcxYWU=',
     };
     const event = sqsEvent(
@@ -146,9 +144,7 @@ describe('functions/transitions.ts', () => {
 
   it('results queue unavailable: every record fails, nothing is deleted', async () => {
     stack = await startStack({ sandbox: { seed: [...seed] } });
-    const { createRuntime, useRuntime } = await import('../lib/lambda/runtime');
-    const broken = { ...stack.env, RESULTS_QUEUE_URL: `${stack.queues.resultsQueueUrl}-missing` };
-    useRuntime(createRuntime(broken, { sqs: stack.sqs }));
+    stack.rewire({ env: { RESULTS_QUEUE_URL: `${stack.queues.resultsQueueUrl}-missing` } });
     for (const id of ['u-1', 'u-2'])
       await stack.sqs.send(
         new SendMessageCommand({

@@ -7,13 +7,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReconcileHandler } from '../functions/reconcile';
-import { handler as transitions } from '../functions/transitions';
 import type { Outcome } from '../lib/core/outcome';
 import { type Policy, parsePolicies } from '../lib/core/policies';
 import { createLedger, type Ledger, type SettledMessage } from '../lib/lambda/ledger';
 import type { ReconcileReport } from '../lib/lambda/reconcile';
 import type { Runtime } from '../lib/lambda/runtime';
-import { LOCAL_CREDENTIALS, type LocalDynamo, startLocalDynamo } from '../lib/local/dynamo';
+import { LOCAL_CREDENTIALS } from '../lib/local/dynamo';
 import type { SeedJob } from '../lib/local/sandbox/types';
 import { startTicker, tickerLine } from '../lib/local/ticker';
 import { context, drain, eventually, type Stack, sqsEvent, startStack } from './support/harness';
@@ -59,13 +58,10 @@ function policies(text = POLICIES): Policy[] {
 }
 
 let stack: Stack | undefined;
-let dynamo: LocalDynamo | undefined;
 let clock = B;
 afterEach(async () => {
   await stack?.close();
-  await dynamo?.close();
   stack = undefined;
-  dynamo = undefined;
 });
 
 const seed = (n: number, description: string, over: Record<string, unknown> = {}) => ({
@@ -88,7 +84,7 @@ interface Parts {
 
 async function start(seeds: SeedJob[], suspendedTimeoutMs?: number): Promise<Parts> {
   clock = B;
-  dynamo = await startLocalDynamo();
+  // The stack's own local DynamoDB (lib/local/stack.ts, as `jobctl run` starts it) and its ledger.
   const s = await startStack({
     sandbox: {
       seed: seeds,
@@ -98,18 +94,13 @@ async function start(seeds: SeedJob[], suspendedTimeoutMs?: number): Promise<Par
     },
   });
   stack = s;
-  const endpoint = dynamo.endpoint;
+  const endpoint = s.env.AWS_ENDPOINT_URL_DYNAMODB!;
+  const table = s.env.JOBCTL_TABLE!;
   const client = (maxAttempts = 3) =>
     new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts });
-  const ledger = ledgerOn(s, client(), dynamo.tableName);
-  const env = {
-    ...s.env,
-    JOBCTL_TABLE: dynamo.tableName,
-    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-  };
-  return { s, ledger, client, table: dynamo.tableName, env };
+  expect(s.runtime.ledger).not.toBeNull();
+  const env = { ...s.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+  return { s, ledger: s.runtime.ledger!, client, table, env };
 }
 
 const ledgerOn = (s: Stack, client: DynamoDBClient, table: string) =>
@@ -131,7 +122,7 @@ async function apply(p: Parts): Promise<Outcome[]> {
     bodies.map((b) => JSON.parse(b) as { id: string; requestedJobStatus?: string }).map((t) => [t.id, t]),
   );
   if (bodies.length > 0) {
-    const r = await transitions(sqsEvent(bodies), context());
+    const r = await p.s.handlers.transitions(sqsEvent(bodies), context());
     expect(r.batchItemFailures).toEqual([]);
   }
   const out: Outcome[] = [];
@@ -261,7 +252,7 @@ describe('the ledger in the reconcile tick, on the real parts', () => {
       requestedJobStatus: 'Ready',
       statusUpdateReason: 'go',
     };
-    const r = await transitions(sqsEvent([t]), context());
+    const r = await p.s.handlers.transitions(sqsEvent([t]), context());
     expect(r.batchItemFailures).toEqual([]);
     for (const o of (await results(p)) as unknown as Outcome[])
       await p.ledger.recordOutcome(o, { appId: COS.appId, requestedJobStatus: 'Ready' });

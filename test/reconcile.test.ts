@@ -4,21 +4,18 @@
  * Tick times lie in the future of the wall clock, so the messages' notAfter never lapses while
  * the test runs, whatever day it runs on.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReconcileHandler } from '../functions/reconcile';
-import { handler as transitions } from '../functions/transitions';
 import type { Outcome } from '../lib/core/outcome';
 import { type Policy, parsePolicies } from '../lib/core/policies';
 import { wallTime } from '../lib/core/zone';
+import type { TransitionsHandler } from '../lib/lambda/handlers';
 import type { ReconcileReport } from '../lib/lambda/reconcile';
+import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 import { context, drain, drainResults, type Stack, sqsEvent, startStack } from './support/harness';
 
-const COS = {
-  provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
-} as const;
+const COS = EXAMPLE_TARGETS.cos;
 const SCOPE = { provider: 'cos' as const, namespace: COS.appId };
 const MIN = 60_000;
 
@@ -40,6 +37,8 @@ ${body}${extra}`;
 }
 
 let stack: Stack | undefined;
+/** The real handler on the current test's stack (its runtime as last wired). */
+const transitions: TransitionsHandler = (event, ctx) => stack!.handlers.transitions(event, ctx);
 let clock = B;
 afterEach(async () => {
   await stack?.close();

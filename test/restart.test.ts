@@ -6,6 +6,7 @@
  * died is handled again (its message comes back after the visibility timeout), so duplicates
  * are expected and counted, never a gap.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../lib/core/outcome';
 import { createSqsClient } from '../lib/lambda/sqs';
 import { JOURNAL_FILE, replayJournal } from '../lib/local/queue/persist';
+import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 
 const TOTAL = 300;
 const FIRST_WAVE = 200;
@@ -63,6 +65,8 @@ function startRun(): Promise<Run> {
       '--queue-port',
       '0',
       '--sandbox-port',
+      '0',
+      '--dynamodb-port',
       '0',
       '--no-schedules',
       '--sandbox',
@@ -127,9 +131,9 @@ function transition(i: number) {
       return {
         id,
         provider: 'cos',
-        region: 'ap-guangzhou',
-        account: '100000000001',
-        appId: '1250000000',
+        region: EXAMPLE_TARGETS.cos.region,
+        account: EXAMPLE_TARGETS.cos.account,
+        appId: EXAMPLE_TARGETS.cos.appId,
         jobId: real ? '1b32c606-bde3-4cd8-85cc-357b9a4ac9ce' : `restart-${i}`,
         ...(real ? priority : ready),
       };
@@ -137,7 +141,7 @@ function transition(i: number) {
       return {
         id,
         provider: 'oss',
-        region: 'cn-hangzhou',
+        region: EXAMPLE_TARGETS.oss.region,
         jobId: real ? 'ZmE5OGZkN2IwM2M1YjU5ZGRmYjIxNDVmNWZmODM2ZDk=' : `restart-${i}`,
         ...(real ? priority : ready),
       };
@@ -146,7 +150,7 @@ function transition(i: number) {
         id,
         provider: 's3',
         region: 'us-east-1',
-        account: '123456789012',
+        account: EXAMPLE_TARGETS.s3.account,
         jobId: real ? 'b0eb09aa-3149-4b0a-ba0d-57d7ae700fae' : `restart-${i}`,
         ...(real ? priority : ready),
       };
@@ -312,12 +316,14 @@ describe('the restart story (issue 13.4/13.5): start, export, stop, start again'
     const dir = mkdtempSync(join(tmpdir(), 'jobctl-tour-'));
     const runs: ChildProcess[] = [];
     try {
-      const [queuePort, sandboxPort] = [await freePort(), await freePort()];
+      const [queuePort, sandboxPort, dynamoPort] = [await freePort(), await freePort(), await freePort()];
       const args = [
         '--queue-port',
         String(queuePort),
         '--sandbox-port',
         String(sandboxPort),
+        '--dynamodb-port',
+        String(dynamoPort),
         '--data-dir',
         join(dir, 'data'),
         '--export-file',
@@ -346,9 +352,9 @@ describe('the restart story (issue 13.4/13.5): start, export, stop, start again'
         JSON.stringify({
           id,
           provider: 'cos',
-          region: 'ap-guangzhou',
-          account: '100000000001',
-          appId: '1250000000',
+          region: EXAMPLE_TARGETS.cos.region,
+          account: EXAMPLE_TARGETS.cos.account,
+          appId: EXAMPLE_TARGETS.cos.appId,
           jobId,
           action: 'UpdateJobPriority',
           priority: 7,

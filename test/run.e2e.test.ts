@@ -3,6 +3,7 @@
  * configured), its printed KEY=value lines exported into a client, transitions sent with
  * @aws-sdk/client-sqs, outcomes read back, then Ctrl-C.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import {
@@ -13,10 +14,11 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../lib/core/outcome';
 import { createSqsClient } from '../lib/lambda/sqs';
+import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 
 let child: ChildProcess;
 /** Tests run side by side: no fixed ports, nothing kept in the checkout's .jobctl/. */
-const EPHEMERAL = ['--ephemeral', '--queue-port', '0', '--sandbox-port', '0'];
+const EPHEMERAL = ['--ephemeral', '--queue-port', '0', '--sandbox-port', '0', '--dynamodb-port', '0'];
 let printed: Record<string, string>;
 let stderr = '';
 
@@ -76,7 +78,7 @@ describe('jobctl run', () => {
 
   it('consumes transitions sent with the AWS SDK and publishes their outcomes', async () => {
     const sqs = createSqsClient(printed);
-    const cos = { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' };
+    const cos = EXAMPLE_TARGETS.cos;
     // The contract's example job is seeded Suspended in the sandbox.
     const messages = [
       {

@@ -107,9 +107,9 @@ const actionsOf = (s: Json): string[] => [s.Action ?? []].flat();
 
 describe('the event source mapping', () => {
   it('reports partial batch failures, caps concurrency and batches from the requests queue', () => {
-    const [[, esm] = []] = ofType('AWS::Lambda::EventSourceMapping');
+    const [[, mapping] = []] = ofType('AWS::Lambda::EventSourceMapping');
     expect(ofType('AWS::Lambda::EventSourceMapping')).toHaveLength(1);
-    expect(esm?.Properties).toMatchObject({
+    expect(mapping?.Properties).toMatchObject({
       EventSourceArn: getAtt('RequestsQueue'),
       FunctionName: getAtt(FUNCTIONS.transitions),
       FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -118,7 +118,7 @@ describe('the event source mapping', () => {
       Enabled: true,
     });
     // A batching window is refused on FIFO queues, so it only applies to the standard one.
-    expect(esm?.Properties.MaximumBatchingWindowInSeconds).toEqual({
+    expect(mapping?.Properties.MaximumBatchingWindowInSeconds).toEqual({
       'Fn::If': ['UseFifo', { Ref: 'AWS::NoValue' }, 5],
     });
   });

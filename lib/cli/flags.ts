@@ -4,7 +4,9 @@
  * line is refused by exactly the rule that refuses it on the queue, and the error names the flag
  * the user typed rather than the JSON field.
  */
+
 import { type InvalidField, parseTransition, type Transition } from '../core/transition';
+import { EXAMPLE_TARGETS } from '../providers/examples';
 import { UsageError } from './command';
 import type { OptionTable } from './options';
 
@@ -15,7 +17,7 @@ export const TARGET_OPTIONS = {
     kind: 'string',
     arg: 'REGION',
     group: 'target',
-    help: 'e.g. ap-guangzhou (cos), cn-hangzhou (oss), us-east-1 (s3)',
+    help: `e.g. ${EXAMPLE_TARGETS.cos.region} (cos), ${EXAMPLE_TARGETS.oss.region} (oss), ${EXAMPLE_TARGETS.s3.region} (s3)`,
   },
   account: {
     kind: 'string',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../providers/errors';
+import { EXAMPLE_TARGETS } from '../providers/examples';
 import { staticRegistry } from '../providers/index';
 import type { Job, JobControl, JobPage } from '../providers/types';
 import { parseAllowlist } from './allowlist';
@@ -61,9 +62,9 @@ const err = (kind: ConstructorParameters<typeof ProviderError>[0]['kind'], code:
 const ready: JobTransition = {
   id: 't-1',
   provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
+  region: EXAMPLE_TARGETS.cos.region,
+  account: EXAMPLE_TARGETS.cos.account,
+  appId: EXAMPLE_TARGETS.cos.appId,
   jobId: 'j1',
   action: 'UpdateJobStatus',
   requestedJobStatus: 'Ready',
@@ -406,9 +407,9 @@ describe('expand: ListJobs pages (issues 12.4, 12.5)', () => {
   const select: SelectTransition = {
     id: 'sel',
     provider: 'cos',
-    region: 'ap-guangzhou',
-    account: '100000000001',
-    appId: '1250000000',
+    region: EXAMPLE_TARGETS.cos.region,
+    account: EXAMPLE_TARGETS.cos.account,
+    appId: EXAMPLE_TARGETS.cos.appId,
     action: 'UpdateJobStatus',
     requestedJobStatus: 'Ready',
     select: { statuses: ['Suspended'], max: 100_000 },
@@ -552,7 +553,7 @@ describe('the outcome module (14.4)', () => {
     subject: {
       id: 'old',
       provider: 'cos',
-      region: 'ap-guangzhou',
+      region: EXAMPLE_TARGETS.cos.region,
       account: null,
       jobId: 'j1',
       action: 'UpdateJobPriority',

@@ -53,13 +53,7 @@ export interface OutcomeError {
   ec?: string;
 }
 
-export interface Outcome {
-  id: string;
-  provider: string | null;
-  region: string | null;
-  account: string | null;
-  jobId: string | null;
-  action: string | null;
+export interface Outcome extends Subject {
   outcome: OutcomeKind;
   /** The job's status as last seen (the provider's answer or a DescribeJob). */
   status: string | null;

@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Target } from '../providers/types';
+import { EXAMPLE_TARGETS } from '../providers/examples';
+import { JOB_STATUSES, type Target } from '../providers/types';
 import { parseAllowlist } from './allowlist';
 import { type PlanJob, plan, RUNNING, TERMINAL, targetKey, windowState } from './planner';
 import { DAYS, type Day, type Policy, type Window } from './policies';
 
-const COS: Target = { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' };
-const OSS: Target = { provider: 'oss', region: 'cn-hangzhou' };
+const COS: Target = EXAMPLE_TARGETS.cos;
+const OSS: Target = EXAMPLE_TARGETS.oss;
 
 const win = (timezone: string, start: string, end: string, days: Day[] = [...DAYS]): Window => {
   const m = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3));
@@ -392,21 +393,7 @@ describe('plan: warnings', () => {
 });
 
 describe('plan: properties', () => {
-  const statuses = [
-    'New',
-    'Preparing',
-    'Suspended',
-    'Ready',
-    'Active',
-    'Pausing',
-    'Paused',
-    'Completing',
-    'Complete',
-    'Cancelling',
-    'Cancelled',
-    'Failing',
-    'Failed',
-  ];
+  const statuses = JOB_STATUSES;
   const jobArb = fc.record({
     jobId: fc.stringMatching(/^[a-z0-9]{1,6}$/),
     status: fc.constantFrom(...statuses),

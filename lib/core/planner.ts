@@ -11,6 +11,7 @@
  * 4. desired priority, only where the job's status still accepts a priority change.
  * A job matched by several policies is governed by the first in file order; the others warn.
  */
+import { RULES } from '../providers/rules';
 import type { ProviderName, Target } from '../providers/types';
 import { DAYS, type Policy, type Window } from './policies';
 import { instantOf, offsetMs, type WallTime, wallMs, wallTime } from './zone';
@@ -364,8 +365,8 @@ export function plan(
     }
 
     // 2. confirm, by admission order under the cap
-    const confirmable = (j: PlanJob) =>
-      j.status === 'Suspended' || (j.status === 'Preparing' && p.target.provider === 'oss');
+    const confirmsFrom: readonly string[] = RULES[p.target.provider].confirmsFrom;
+    const confirmable = (j: PlanJob) => confirmsFrom.includes(j.status);
     const candidates = governed.filter((j) => !cancelled.has(j.jobId) && confirmable(j));
     if (p.confirm !== 'never') candidates.sort(admissionOrder);
     for (const job of governed)

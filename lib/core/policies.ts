@@ -14,9 +14,8 @@
 import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
-import { APPID_PATTERN, REGION_PATTERN, REGION_RULE, RULES } from '../providers/rules';
+import { APPID_PATTERN, MAX_PRIORITY, REGION_PATTERN, REGION_RULE, RULES } from '../providers/rules';
 import { PROVIDERS, type Target } from '../providers/types';
-import { MAX_PRIORITY } from './transition';
 import { isTimeZone } from './zone';
 
 export const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] as const;

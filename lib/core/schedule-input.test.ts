@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { EXAMPLE_TARGETS } from '../providers/examples';
 import { checkScheduleInput, normalFireTime } from './schedule-input';
 
 const t = {
   provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
+  region: EXAMPLE_TARGETS.cos.region,
+  account: EXAMPLE_TARGETS.cos.account,
+  appId: EXAMPLE_TARGETS.cos.appId,
   jobId: 'aaaaaaaa-0000-4000-8000-000000000001',
   action: 'UpdateJobStatus',
   requestedJobStatus: 'Ready',

@@ -1,21 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { EXAMPLE_TARGETS } from '../providers/examples';
 import { fillEndpoint, RULES } from '../providers/rules';
 import { PROVIDERS } from '../providers/types';
 import { parseTransition, parseTransitionBody } from './transition';
 
 const cos = {
   provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
+  region: EXAMPLE_TARGETS.cos.region,
+  account: EXAMPLE_TARGETS.cos.account,
+  appId: EXAMPLE_TARGETS.cos.appId,
   jobId: '53dc6228-c50b-46f7-8ad7-65e7159f1aae',
   action: 'UpdateJobStatus',
   requestedJobStatus: 'Ready',
 };
 const oss = {
   provider: 'oss',
-  region: 'cn-hangzhou',
+  region: EXAMPLE_TARGETS.oss.region,
   jobId: 'MzRjZGU2NGQ3YTY5NGRhMTkxZmZhYzY5OTM5YTcxYWU=',
   action: 'UpdateJobStatus',
   requestedJobStatus: 'Cancelled',
@@ -23,7 +24,7 @@ const oss = {
 const s3 = {
   provider: 's3',
   region: 'us-east-1',
-  account: '123456789012',
+  account: EXAMPLE_TARGETS.s3.account,
   jobId: 'a1b2c3d4-e5f6-7890-abcd-ef1234567890',
   action: 'UpdateJobPriority',
   priority: 10,
@@ -155,7 +156,7 @@ const INVALID: [string, unknown, string, string][] = [
   ['appId missing for cos', { ...cos, appId: undefined }, 'appId', 'required for cos'],
   ['appId CRLF header injection', { ...cos, appId: '125\r\nx-cos-acl: public' }, 'appId', '1–64 digits'],
   ['appId 65 digits', { ...cos, appId: '1'.repeat(65) }, 'appId', '1–64 digits'],
-  ['appId for oss', { ...oss, appId: '1250000000' }, 'appId', 'only used by cos'],
+  ['appId for oss', { ...oss, appId: EXAMPLE_TARGETS.cos.appId }, 'appId', 'only used by cos'],
   [
     'jobId and select',
     { ...cos, select: { statuses: ['Suspended'] } },
@@ -315,8 +316,8 @@ describe('properties', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(cos, s3, oss),
-        near('ap-guangzhou'),
-        near('100000000001'),
+        near(EXAMPLE_TARGETS.cos.region),
+        near(EXAMPLE_TARGETS.cos.account),
         fc.oneof(near('53dc6228-c50b'), fc.string({ minLength: 1, maxLength: 70 })),
         (msg, region, account, jobId) => {
           const r = parseTransition({

@@ -8,7 +8,14 @@
  * if (!r.ok) console.log(r.error.field, r.error.message); // "priority", "priority: must be an integer …"
  */
 import * as v from 'valibot';
-import { APPID_PATTERN, REGION_PATTERN, REGION_RULE, RULES } from '../providers/rules';
+import {
+  APPID_PATTERN,
+  MAX_PRIORITY,
+  MAX_REASON_BYTES,
+  REGION_PATTERN,
+  REGION_RULE,
+  RULES,
+} from '../providers/rules';
 import {
   JOB_STATUSES,
   type JobStatus,
@@ -21,8 +28,6 @@ import {
 export const ACTIONS = ['UpdateJobStatus', 'UpdateJobPriority'] as const;
 export type Action = (typeof ACTIONS)[number];
 
-export const MAX_PRIORITY = 2147483647;
-export const MAX_REASON_BYTES = 256;
 export const MAX_ID_CHARS = 128;
 export const DEFAULT_SELECT_MAX = 1000;
 export const MAX_SELECT_MAX = 100_000;

@@ -2,6 +2,7 @@
  * applyGuarded with the real controller against the sandbox provider (with latency), and the real
  * state store on dynalite: the three contradictions of issue 15, and a store that is down.
  */
+
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,16 +12,12 @@ import type { Outcome, Trigger } from '../core/outcome';
 import type { JobTransition } from '../core/transition';
 import { LOCAL_CREDENTIALS, type LocalDynamo, startLocalDynamo } from '../local/dynamo';
 import { type Sandbox, startSandbox } from '../local/sandbox/server';
+import { EXAMPLE_TARGETS } from '../providers/examples';
 import { providersFromEnv } from '../providers/index';
 import { applyGuarded, type GuardDeps, MAX_CLOCK_SKEW_MS, TryLater } from './guarded';
 import { createStateClient, StateStore } from './state';
 
-const TARGET = {
-  provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
-} as const;
+const TARGET = EXAMPLE_TARGETS.cos;
 const JOBS = { active: 'guard-active-1', suspended: 'guard-suspended-1', race: 'guard-race-1' };
 const LATENCY_MS = 300;
 

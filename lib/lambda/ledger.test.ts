@@ -2,6 +2,7 @@
  * The ledger against a real dynalite on 127.0.0.1: verdicts once, races, the ledger down for a
  * tick, and the cost of a quiet tick (request counts, never time).
  */
+
 import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -15,16 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLedgerTable, type LocalDynamo, startLocalDynamo } from '../../test/support/ledger';
 import { jobHistory } from '../cli/history-query';
 import type { Outcome } from '../core/outcome';
+import { EXAMPLE_TARGETS } from '../providers/examples';
 import { createLedger, type LedgerTarget, type ObservedJob, type SettledMessage } from './ledger';
 import { jobPk } from './ledger-keys';
 
-const COS: LedgerTarget = {
-  provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
-};
-const OSS: LedgerTarget = { provider: 'oss', region: 'cn-hangzhou' };
+const COS: LedgerTarget = EXAMPLE_TARGETS.cos;
+const OSS: LedgerTarget = EXAMPLE_TARGETS.oss;
 
 let local: LocalDynamo;
 let tableN = 0;
@@ -119,8 +116,8 @@ describe('following a confirmed job to its verdict', () => {
       type: 'settled',
       id: 'settled/cos#100000000001#ap-guangzhou#1250000000#j1',
       provider: 'cos',
-      account: '100000000001',
-      appId: '1250000000',
+      account: EXAMPLE_TARGETS.cos.account,
+      appId: EXAMPLE_TARGETS.cos.appId,
       jobId: 'j1',
       status: 'Complete',
       verdict: 'succeeded',

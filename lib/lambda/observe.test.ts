@@ -2,6 +2,7 @@ import { Console } from 'node:console';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Outcome } from '../core/outcome';
+import { EXAMPLE_TARGETS } from '../providers/examples';
 import { createObserver } from './observe';
 
 /** Powertools writes through a private Console; point it (and the metrics') at a buffer. */
@@ -20,8 +21,8 @@ function capture(target: object): string[] {
 const outcome = (kind: Outcome['outcome'], id: string): Outcome => ({
   id,
   provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
+  region: EXAMPLE_TARGETS.cos.region,
+  account: EXAMPLE_TARGETS.cos.account,
   jobId: 'j',
   action: 'UpdateJobStatus',
   outcome: kind,

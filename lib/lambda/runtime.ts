@@ -4,14 +4,17 @@
  * keep-alive connections and cached credentials.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Allowlist, parseAllowlist } from '../core/allowlist';
 import { type Controller, createController } from '../core/controller';
 import { DEFAULT_RETRY, type RetryPolicy } from '../core/retry';
 import { type ProviderRegistry, providersFromEnv } from '../providers/index';
 import type { BatchDeps } from './batch';
+import { createLedger, type Ledger, type SettledMessage } from './ledger';
 import { createObserver, type Observer } from './observe';
 import { createPublisher, type Publisher } from './publisher';
-import { createSendingClient, sendAll } from './sqs';
+import { createSendingClient, sendAll, sqsJson } from './sqs';
+import { createStateClient, StateStore } from './state';
 
 export interface RuntimeConfig {
   requestsQueueUrl: string;
@@ -31,6 +34,14 @@ export interface Runtime
   sqs: SQSClient;
   providers: ProviderRegistry;
   observer: Observer;
+  /**
+   * The shared transition state and the ledger, in JOBCTL_TABLE; null without one (then
+   * transitions are applied unguarded, as before the table existed).
+   */
+  state: StateStore | null;
+  ledger: Ledger | null;
+  /** The one DynamoDB client both use (null without JOBCTL_TABLE). */
+  dynamo: DynamoDBDocumentClient | null;
 }
 
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number => {
@@ -74,7 +85,7 @@ export function readConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
 
 export function createRuntime(
   env: NodeJS.ProcessEnv = process.env,
-  overrides: { sqs?: SQSClient; observer?: Observer } = {},
+  overrides: { sqs?: SQSClient; observer?: Observer; dynamo?: DynamoDBDocumentClient } = {},
 ): Runtime {
   const config = readConfig(env);
   // Used only under sendAll (outcomes, fan-out), which retries for itself.
@@ -87,11 +98,41 @@ export function createRuntime(
   });
   const publisher: Publisher = createPublisher(sqs, config.resultsQueueUrl);
   const observer = overrides.observer ?? createObserver(env.POWERTOOLS_SERVICE_NAME ?? 'jobctl');
+  const table = env.JOBCTL_TABLE || '';
+  // One client for the state and the ledger: one connection pool, one retry policy (state.ts's).
+  const dynamo = table ? (overrides.dynamo ?? createStateClient(env)) : null;
+  const ttl = Number(env.JOBCTL_IDEMPOTENCY_TTL_S);
+  const state = dynamo
+    ? new StateStore({
+        client: dynamo,
+        tableName: table,
+        ...(Number.isInteger(ttl) && ttl > 0 ? { ttlS: ttl } : {}),
+      })
+    : null;
+  const ledger = dynamo
+    ? createLedger({
+        client: dynamo,
+        table,
+        retentionDays: int(env, 'JOBCTL_LEDGER_RETENTION_DAYS', 400, 1, 3650),
+        publish: async (m: SettledMessage) => {
+          const r = await sendAll(
+            sqs,
+            config.resultsQueueUrl,
+            [{ body: sqsJson(m), attributes: { type: 'settled' }, groupId: m.id.slice(0, 128) }],
+            {},
+          );
+          if (r.failed.length > 0) throw new Error(`results queue: ${r.failed[0]!.message}`);
+        },
+      })
+    : null;
   return {
     config,
     sqs,
     providers,
     observer,
+    state,
+    ledger,
+    dynamo,
     controller,
     publisher,
     concurrency: config.concurrency,
@@ -105,20 +146,18 @@ export function createRuntime(
   };
 }
 
-let shared: Runtime | undefined;
-
-/** The process-wide runtime, built on first use (not at import, so `jobctl run` can set the env first). */
-export function getRuntime(): Runtime {
-  shared ??= createRuntime(process.env);
-  return shared;
+/**
+ * The runtime a deployed function uses, built from `env` on the first invocation (not at import:
+ * importing a handler reads nothing) and kept for the container's life.
+ */
+export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env): () => Runtime {
+  let built: Runtime | undefined;
+  return () => {
+    built ??= createRuntime(env);
+    return built;
+  };
 }
 
-/** Install a runtime built elsewhere (`jobctl run` adds its own observer), for the handlers to use. */
-export function useRuntime(runtime: Runtime): void {
-  shared = runtime;
-}
-
-/** Forget the process-wide runtime (tests, or `jobctl run` after changing the environment). */
-export function resetRuntime(): void {
-  shared = undefined;
-}
+/** A runtime, or how to build it on first use. */
+export type RuntimeSource = Runtime | (() => Runtime);
+export const resolveRuntime = (r: RuntimeSource): Runtime => (typeof r === 'function' ? r() : r);

@@ -12,6 +12,7 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
+import { envCredentials } from '../providers/aws-env';
 
 /**
  * An SQS client that works against a local emulator too: with `AWS_ENDPOINT_URL_SQS` set, send
@@ -39,20 +40,6 @@ export function createSqsClient(
  */
 export function createSendingClient(env: NodeJS.ProcessEnv = process.env, extra: SQSClientConfig = {}) {
   return createSqsClient(env, { ...extra, maxAttempts: 1 });
-}
-
-/**
- * Keys from the given environment, as the SDK's env provider reads them from process.env; lets a
- * runtime built from an env object (jobctl run, tests) sign with that env's keys. Absent → the
- * SDK's default chain (Lambda's role).
- */
-export function envCredentials(env: NodeJS.ProcessEnv) {
-  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return undefined;
-  return {
-    accessKeyId: env.AWS_ACCESS_KEY_ID,
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-  };
 }
 
 /**

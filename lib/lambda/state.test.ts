@@ -3,11 +3,13 @@
  * table serverless.yml declares): idempotent transitions, per-job ordering with its lease, and a
  * store that cannot answer.
  */
+
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, type LocalDynamo, startLocalDynamo } from '../local/dynamo';
+import { EXAMPLE_TARGETS } from '../providers/examples';
 import {
   type Attribute,
   createStateClient,
@@ -123,9 +125,9 @@ describe('idempotent transitions', () => {
 
 const target = {
   provider: 'cos' as const,
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
+  region: EXAMPLE_TARGETS.cos.region,
+  account: EXAMPLE_TARGETS.cos.account,
+  appId: EXAMPLE_TARGETS.cos.appId,
 };
 const at = (s: number) => new Date(T0 + s * 1000).toISOString().replace('Z', '+00:00');
 const order = (
@@ -143,9 +145,7 @@ const order = (
 describe('per-job ordering', () => {
   it('keys a job by provider, account, region, appId and id', () => {
     expect(jobKey(target, 'j1')).toBe('cos#100000000001#ap-guangzhou#1250000000#j1');
-    expect(jobKey({ provider: 's3', region: 'us-east-1', account: '123456789012' }, 'j')).toBe(
-      's3#123456789012#us-east-1#-#j',
-    );
+    expect(jobKey(EXAMPLE_TARGETS.s3, 'j')).toBe('s3#123456789012#us-east-1#-#j');
   });
 
   it('supersedes an older transition once a newer one is applied, naming the newer', async () => {

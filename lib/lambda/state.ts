@@ -65,8 +65,8 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { envCredentials } from '../providers/aws-env';
 import type { Target } from '../providers/types';
-import { envCredentials } from './sqs';
 
 export const DEFAULT_TTL_S = 24 * 3600;
 export const DEFAULT_ORDER_TTL_S = 14 * 24 * 3600;

@@ -3,8 +3,10 @@
  * The schedules serverless.yml ships, and what makes a declared schedule unusable. The shipped
  * file is loaded for real: a broken example schedule fails here before it fails a deploy.
  */
+
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { EXAMPLE_TARGETS } from '../providers/examples';
 import {
   type DeclaredSchedule,
   describeSchedules,
@@ -104,7 +106,7 @@ describe('the shipped serverless.yml', () => {
 
   it('gives each example the transitions its description promises', async () => {
     const byName = new Map((await loadSchedules('serverless.yml')).map((s) => [s.input.schedule, s]));
-    const target = { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' };
+    const target = EXAMPLE_TARGETS.cos;
     expect(transitionsOf(byName.get('nightly-confirm') as DeclaredSchedule)).toEqual([
       {
         ...target,
@@ -214,7 +216,7 @@ describe('variables and declaration forms', () => {
         {
           provider: 's3',
           region: 'us-east-1',
-          account: '123456789012',
+          account: EXAMPLE_TARGETS.s3.account,
           jobId: 'job-1',
           action: 'UpdateJobPriority',
           priority: 3,

@@ -54,13 +54,7 @@ export async function loadSchedules(
   path = 'serverless.yml',
   options: LoadOptions = {},
 ): Promise<DeclaredSchedule[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ScheduleConfigError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  return parseSchedules(text, options, path);
+  return parseSchedules(await readText(path), options, path);
 }
 
 /** `loadSchedules` on text already read. */
@@ -69,15 +63,7 @@ export function parseSchedules(
   options: LoadOptions = {},
   path = 'serverless.yml',
 ): DeclaredSchedule[] {
-  let doc: unknown;
-  try {
-    // CloudFormation short tags (!Ref, !GetAtt …) are not ours to resolve; read them as plain values.
-    doc = parse(text, { logLevel: 'error' });
-  } catch (e) {
-    throw new ScheduleConfigError(`${path} is not valid YAML: ${(e as Error).message}`);
-  }
-  if (!isObject(doc)) throw new ScheduleConfigError(`${path} must be a YAML mapping`);
-  const vars = new Variables(doc, options);
+  const { doc, vars } = parseDocument(text, options, path);
   const functions = doc.functions ?? {};
   if (!isObject(functions)) throw new ScheduleConfigError(`${path}: functions must be a mapping`);
 
@@ -501,13 +487,7 @@ export async function loadQueueConsumer(
   path = 'serverless.yml',
   options: LoadOptions = {},
 ): Promise<QueueConsumer | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ScheduleConfigError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  return parseQueueConsumer(text, options, path);
+  return parseQueueConsumer(await readText(path), options, path);
 }
 
 /** The first function with an `sqs` event (the requests queue's consumer), its settings resolved. */
@@ -516,14 +496,7 @@ export function parseQueueConsumer(
   options: LoadOptions = {},
   path = 'serverless.yml',
 ): QueueConsumer | undefined {
-  let doc: unknown;
-  try {
-    doc = parse(text, { logLevel: 'error' });
-  } catch (e) {
-    throw new ScheduleConfigError(`${path} is not valid YAML: ${(e as Error).message}`);
-  }
-  if (!isObject(doc)) throw new ScheduleConfigError(`${path} must be a YAML mapping`);
-  const vars = new Variables(doc, options);
+  const { doc, vars } = parseDocument(text, options, path);
   const functions = isObject(doc.functions) ? doc.functions : {};
   for (const [fn, def] of Object.entries(functions)) {
     if (!isObject(def) || !Array.isArray(def.events)) continue;
@@ -577,4 +550,29 @@ export function parseQueueConsumer(
     };
   }
   return undefined;
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ScheduleConfigError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** The YAML mapping and its `${…}` variables; every reader of serverless.yml starts here. */
+function parseDocument(
+  text: string,
+  options: LoadOptions,
+  path: string,
+): { doc: Record<string, unknown>; vars: Variables } {
+  let doc: unknown;
+  try {
+    // CloudFormation short tags (!Ref, !GetAtt …) are not ours to resolve; read them as plain values.
+    doc = parse(text, { logLevel: 'error' });
+  } catch (e) {
+    throw new ScheduleConfigError(`${path} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (!isObject(doc)) throw new ScheduleConfigError(`${path} must be a YAML mapping`);
+  return { doc, vars: new Variables(doc, options) };
 }

@@ -4,10 +4,12 @@
  * redirect is an endpoint fault; a 204 is reported as a 204; an answer about another job is
  * malformed. Both clients behave alike, so one table drives both.
  */
+
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCosControl } from './cos/client';
+import { EXAMPLE_TARGETS } from './examples';
 import { closeIdleConnections } from './http';
 import { createOssControl } from './oss/client';
 import { OSS_DEFAULT_CANCEL_REASON } from './rules';
@@ -70,7 +72,7 @@ const error = (code: string, message: string) =>
 const CASES: Record<'cos' | 'oss', Case> = {
   cos: {
     make: () => createCosControl({ endpoint, credentials: async () => KEYS }),
-    target: { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' },
+    target: EXAMPLE_TARGETS.cos,
     signedAt: (r) => Number(/q-sign-time=(\d+);/.exec(String(r.headers.authorization))![1]) * 1000,
     skew: [
       ['RequestTimeTooSkewed', 'The difference between the request time and the server time is too large.'],
@@ -83,7 +85,7 @@ const CASES: Record<'cos' | 'oss', Case> = {
   },
   oss: {
     make: () => createOssControl({ endpoint, credentials: async () => KEYS }),
-    target: { provider: 'oss', region: 'cn-hangzhou' },
+    target: EXAMPLE_TARGETS.oss,
     signedAt: (r) => stamp(String(r.headers['x-oss-date'])),
     skew: [
       ['RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.'],

@@ -4,7 +4,9 @@
  * sends without parsing a URL per call. A template that can never be an origin is configuration,
  * refused at once; a target that cannot fill it is that transition's fault (`invalid`).
  */
+
 import { ProviderError, redact } from './errors';
+import { EXAMPLE_TARGETS } from './examples';
 import type { HttpTarget } from './http';
 import { fillEndpoint } from './rules';
 import type { Target } from './types';
@@ -29,7 +31,7 @@ export function endpointResolver(provider: string, template: string): (target: T
   const shown = JSON.stringify(redact(template));
   let sample: URL;
   try {
-    sample = new URL(fillEndpoint(template, 'ap-guangzhou', '100000000001'));
+    sample = new URL(fillEndpoint(template, EXAMPLE_TARGETS.cos.region, EXAMPLE_TARGETS.cos.account));
   } catch {
     throw new Error(`the ${provider} endpoint ${shown} is not a URL template`);
   }

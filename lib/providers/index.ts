@@ -3,7 +3,8 @@
  * Implementations load on first use, so a function that only ever talks to COS never
  * evaluates the S3 Control client (cold start).
  */
-import { parameterCredentials } from '../lambda/secrets';
+import { envCredentials } from './aws-env';
+import { parameterCredentials } from './secrets';
 import type { CredentialSource, JobControl, ProviderName } from './types';
 
 export interface ProviderConfig {
@@ -43,10 +44,7 @@ const factories: Record<ProviderName, (c: ProviderConfig) => Promise<JobControl>
     });
   },
   async s3(c) {
-    const [{ createS3Control, configuredEndpoint }, { envCredentials }] = await Promise.all([
-      import('./s3/client'),
-      import('../lambda/sqs'),
-    ]);
+    const { createS3Control, configuredEndpoint } = await import('./s3/client');
     // From the given env, not process.env: a command or test may run against an env of its own.
     return createS3Control({
       endpoint: configuredEndpoint(c.env),
@@ -78,7 +76,7 @@ export function createProviderRegistry(config: ProviderConfig): ProviderRegistry
 
 /**
  * The registry every entry point uses: the environment's endpoints and keys, with provider keys
- * from SSM parameters where those are configured (lib/lambda/secrets.ts).
+ * from SSM parameters where those are configured (lib/providers/secrets.ts).
  */
 export function providersFromEnv(env: NodeJS.ProcessEnv, timeoutMs?: number): ProviderRegistry {
   return createProviderRegistry({ env, credentials: parameterCredentials(env), timeoutMs });

@@ -2,7 +2,7 @@
  * What each provider requires of a target and a job id, as data, so that the transition model
  * validates every provider the same way and holds no provider-specific branch of its own.
  */
-import type { ProviderName } from './types';
+import type { JobStatus, ProviderName } from './types';
 
 /** The documented limits every provider shares, checked before any request is sent. */
 export const MAX_PRIORITY = 2147483647;
@@ -23,6 +23,11 @@ export interface ProviderRules {
   jobId: { pattern: RegExp; rule: string };
   /** The host the provider answers on, to show what a region and account become. */
   defaultEndpoint: string;
+  /**
+   * The statuses a confirm (→ Ready) is accepted from. OSS also takes it while the job is still
+   * Preparing; COS and S3 refuse it until the job is Suspended, so the planner holds those.
+   */
+  confirmsFrom: readonly JobStatus[];
 }
 
 // Visible ASCII only: ids go into paths and query strings (percent-encoded) and never carry
@@ -37,18 +42,21 @@ export const RULES: Record<ProviderName, ProviderRules> = {
     appId: { required: true },
     jobId: { pattern: OPAQUE_ID, rule: '1–64 bytes of visible ASCII, not . or ..' },
     defaultEndpoint: 'https://{account}.cos-control.{region}.myqcloud.com',
+    confirmsFrom: ['Suspended'],
   },
   oss: {
     account: { required: false, pattern: /^[0-9]{1,64}$/, rule: '1–64 digits' },
     appId: { required: false },
     jobId: { pattern: OPAQUE_ID, rule: '1–64 bytes of visible ASCII, not . or ..' },
     defaultEndpoint: 'https://oss-{region}.aliyuncs.com',
+    confirmsFrom: ['Suspended', 'Preparing'],
   },
   s3: {
     account: { required: true, pattern: /^[0-9]{12}$/, rule: 'the 12-digit AWS account id' },
     appId: { required: false },
     jobId: { pattern: /^[A-Za-z0-9_-]{5,36}$/, rule: '5–36 characters of [A-Za-z0-9_-]' },
     defaultEndpoint: 'https://{account}.s3-control.{region}.amazonaws.com',
+    confirmsFrom: ['Suspended'],
   },
 };
 

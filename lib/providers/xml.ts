@@ -8,7 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import { XMLParser } from 'fast-xml-parser';
 import { type ErrorKind, errorKind, kindForStatus, ProviderError } from './errors';
 import { MAX_PRIORITY } from './rules';
-import type { JobFailure, TaskProgress } from './types';
+import type { JobFailure, PriorityResult, StatusResult, TaskProgress } from './types';
 
 export type Element = Record<string, unknown>;
 
@@ -103,6 +103,39 @@ export function requiredText(
   const v = optional(e[name]);
   if (v === null) throw malformed(provider, `a ${where} without ${name}`, meta);
   return v;
+}
+
+/**
+ * `UpdateJobStatusResult{JobId,Status,StatusUpdateReason}`: COS and OSS both answer in S3's shape,
+ * so one decoder serves both; the provider names itself in a malformed answer's message.
+ */
+export function statusResult(
+  provider: string,
+  parser: XMLParser,
+  body: string,
+  meta: AnswerMeta,
+): StatusResult {
+  const where = 'UpdateJobStatusResult';
+  const r = rootElement(provider, parser, body, where, meta);
+  return {
+    jobId: requiredText(provider, r, 'JobId', where, meta),
+    status: requiredText(provider, r, 'Status', where, meta),
+    statusUpdateReason: optional(r.StatusUpdateReason),
+  };
+}
+
+/** `UpdateJobPriorityResult{JobId,Priority}`, likewise shared. */
+export function priorityResult(
+  provider: string,
+  parser: XMLParser,
+  body: string,
+  meta: AnswerMeta,
+): PriorityResult {
+  const where = 'UpdateJobPriorityResult';
+  const r = rootElement(provider, parser, body, where, meta);
+  const p = priority(r.Priority);
+  if (p === null) throw malformed(provider, `an ${where} without a valid Priority`, meta);
+  return { jobId: requiredText(provider, r, 'JobId', where, meta), priority: p };
 }
 
 const INTEGER = /^\s*\d{1,16}\s*$/;

@@ -2,6 +2,7 @@
  * `jobctl apply` end to end against the sandbox, for COS, OSS and S3: each outcome kind, the
  * exit codes (worst outcome wins), input forms, order, selects, and the bin as a child process.
  */
+
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../../lib/core/outcome';
 import { DEFAULT_SEED_FILE } from '../../lib/local/sandbox/seed';
 import { type Sandbox, scopeOf, startSandbox } from '../../lib/local/sandbox/server';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 import type { Target } from '../../lib/providers/types';
 import { cli } from '../support/io';
 
@@ -38,21 +40,21 @@ interface Case {
 
 const CASES: Record<'cos' | 'oss' | 's3', Case> = {
   cos: {
-    target: { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' },
+    target: EXAMPLE_TARGETS.cos,
     suspended: '2ff6a2e9-d4bd-4da7-80c9-12e04e8ee28a',
     other: 'db7a7f73-4206-42c1-93a5-1fe218228a48',
     missing: '00000000-0000-4000-8000-000000000000',
     notFound: 'NoSuchJob',
   },
   oss: {
-    target: { provider: 'oss', region: 'cn-hangzhou' },
+    target: EXAMPLE_TARGETS.oss,
     suspended: 'M2RjNmMwNDQxMzFkNDJiZjdkNjAwNzMxMDg2YjU0MWE=',
     other: 'M2JmODU3NDczZjg5MGM4NjJjZDcyZDM4OGQ5NzlkMGU=',
     missing: 'bm8tc3VjaC1qb2I=',
     notFound: 'NoSuchJob',
   },
   s3: {
-    target: { provider: 's3', region: 'us-east-1', account: '123456789012' },
+    target: EXAMPLE_TARGETS.s3,
     suspended: 'e6381dea-87db-4c5b-a7e0-a9dd26cf14ec',
     other: '1f0146d1-ec6d-437a-8e52-3fd2accb00d3',
     missing: 'no-such-job-00001',

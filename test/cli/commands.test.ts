@@ -2,13 +2,16 @@
  * The command line as a whole: `--help` of every command, `jobctl schedules`, `jobctl sandbox`,
  * and how input is split into transitions.
  */
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { splitTransitions } from '../../lib/cli/input';
 import { main } from '../../lib/cli/main';
-import { cli, testIo, waitFor } from '../support/io';
+import type { ScheduleRow } from '../../lib/local/serverless-yml';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
+import { cli, targetFlags, testIo, waitFor } from '../support/io';
 
 const SERVERLESS_YML = fileURLToPath(new URL('../../serverless.yml', import.meta.url));
 
@@ -111,15 +114,7 @@ describe('jobctl schedules', () => {
       '--json',
     ]);
     expect(r.code).toBe(0);
-    const rows = r.json<{
-      name: string;
-      function: string;
-      expression: string;
-      timezone: string;
-      enabled: boolean;
-      description: string | null;
-      next: string[];
-    }>();
+    const rows = r.json<ScheduleRow>();
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) {
       expect(Object.keys(row).sort()).toEqual([
@@ -217,29 +212,16 @@ describe('jobctl sandbox', () => {
     );
     expect(vars.COS_ENDPOINT).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // the printed lines are all another command needs
-    const list = await cli(
-      [
-        'list',
-        '--provider',
-        's3',
-        '--region',
-        'us-east-1',
-        '--account',
-        '123456789012',
-        '--prefix',
-        'nightly-',
-      ],
-      {
-        env: { ...vars, AWS_REGION: 'us-east-1' },
-      },
-    );
+    const list = await cli(['list', ...targetFlags(EXAMPLE_TARGETS.s3), '--prefix', 'nightly-'], {
+      env: { ...vars, AWS_REGION: 'us-east-1' },
+    });
     expect(list.code).toBe(0);
     expect(list.json()).toHaveLength(4);
     io.interrupt();
     expect(await running).toBe(0);
     expect(io.err()).toContain('jobctl sandbox: stopped');
     // closed: the port no longer answers
-    const after = await cli(['describe', '--provider', 'oss', '--region', 'cn-hangzhou', '--job', 'x'], {
+    const after = await cli(['describe', ...targetFlags(EXAMPLE_TARGETS.oss), '--job', 'x'], {
       env: { ...vars, JOBCTL_MAX_ATTEMPTS: '1' },
     });
     expect(after.code).toBe(4);

@@ -85,6 +85,8 @@ beforeAll(async () => {
       '0',
       '--sandbox-port',
       '0',
+      '--dynamodb-port',
+      '0',
     ],
     { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -4,6 +4,7 @@
  * queue, settings left over from a stopped `jobctl run` — and `jobctl run` never printing the
  * caller's own AWS keys.
  */
+
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -16,18 +17,10 @@ import { didYouMean, unknownFieldMessage } from '../../lib/core/suggest';
 import { createSqsClient } from '../../lib/lambda/sqs';
 import { createQueueSet, type EmbeddedQueue, startEmbeddedQueue } from '../../lib/local/queue/embedded';
 import { parseQueueConsumer } from '../../lib/local/serverless-yml';
-import { cli, testIo, waitFor } from '../support/io';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
+import { cli, targetFlags, testIo, waitFor } from '../support/io';
 
-const COS = [
-  '--provider',
-  'cos',
-  '--region',
-  'ap-guangzhou',
-  '--account',
-  '100000000001',
-  '--app-id',
-  '1250000000',
-];
+const COS = targetFlags(EXAMPLE_TARGETS.cos);
 
 /** A port nothing listens on: bound, then released. */
 async function deadPort(): Promise<number> {
@@ -230,7 +223,17 @@ describe('settings left over from a stopped jobctl run', () => {
 
   it('jobctl run refuses to announce ready, naming the variable', async () => {
     const r = await cli(
-      ['run', '--ephemeral', '--no-schedules', '--queue-port', '0', '--sandbox-port', '0'],
+      [
+        'run',
+        '--ephemeral',
+        '--no-schedules',
+        '--queue-port',
+        '0',
+        '--sandbox-port',
+        '0',
+        '--dynamodb-port',
+        '0',
+      ],
       {
         env,
       },
@@ -268,6 +271,8 @@ describe('jobctl run and the caller’s AWS keys (issue 12.1)', () => {
           '--queue-port',
           '0',
           '--sandbox-port',
+          '0',
+          '--dynamodb-port',
           '0',
           '--export-file',
           file,
@@ -320,7 +325,17 @@ describe('jobctl run on a terminal', () => {
   it('shows the DLQ depth and fire times as `jobctl schedules` does; log lines go above the view', async () => {
     const io = testIo({ tty: true, env: {} });
     const running = main(
-      ['run', '--ephemeral', '--all-schedules', '--queue-port', '0', '--sandbox-port', '0'],
+      [
+        'run',
+        '--ephemeral',
+        '--all-schedules',
+        '--queue-port',
+        '0',
+        '--sandbox-port',
+        '0',
+        '--dynamodb-port',
+        '0',
+      ],
       io,
     );
     await waitFor(io.stderr, io.err, /dead-lettered 0/);
@@ -343,6 +358,8 @@ describe('jobctl run on a terminal', () => {
         '--queue-port',
         String(taken.port),
         '--sandbox-port',
+        '0',
+        '--dynamodb-port',
         '0',
       ]);
       expect(r.code).toBe(1);

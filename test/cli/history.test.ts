@@ -2,28 +2,16 @@
  * `jobctl history` against a real dynalite: the whole story of one job (terminal timeline and JSON
  * lines), a policy's and a target's recent jobs, the filters, and refusals of bad options.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../../lib/core/outcome';
 import { createLedger, type LedgerTarget, type SettledMessage } from '../../lib/lambda/ledger';
-import { cli } from '../support/io';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
+import { cli, targetFlags } from '../support/io';
 import { createLedgerTable, type LocalDynamo, startLocalDynamo } from '../support/ledger';
 
-const COS: LedgerTarget = {
-  provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
-};
-const FLAGS = [
-  '--provider',
-  'cos',
-  '--region',
-  'ap-guangzhou',
-  '--account',
-  '100000000001',
-  '--app-id',
-  '1250000000',
-];
+const COS: LedgerTarget = EXAMPLE_TARGETS.cos;
+const FLAGS = targetFlags(EXAMPLE_TARGETS.cos);
 const t = (min: number) => new Date(Date.UTC(2026, 11, 6, 1, min));
 
 let local: LocalDynamo;
@@ -108,7 +96,7 @@ describe('jobctl history', () => {
     expect(recent.json().length).toBe(3);
     const partial = await cli(['history', ...FLAGS, '--job', 'j1', '--outcome', 'partial'], { env });
     expect(partial.json()).toEqual([
-      expect.objectContaining({ kind: 'settled', jobId: 'j1', appId: '1250000000' }),
+      expect.objectContaining({ kind: 'settled', jobId: 'j1', appId: EXAMPLE_TARGETS.cos.appId }),
     ]);
   });
 
@@ -120,7 +108,7 @@ describe('jobctl history', () => {
     expect(new Set(jobs.map((e) => e.jobId))).toEqual(new Set(['j1', 'j2']));
     const byTarget = await cli(['history', ...FLAGS, '--json', '--since', t(3).toISOString()], { env });
     expect(byTarget.json<{ jobId: string }>().map((e) => e.jobId)).toEqual(['j2']);
-    const none = await cli(['history', '--provider', 'oss', '--region', 'cn-hangzhou', '--json'], { env });
+    const none = await cli(['history', ...targetFlags(EXAMPLE_TARGETS.oss), '--json'], { env });
     expect(none).toMatchObject({ code: 0, stdout: '' });
   });
 

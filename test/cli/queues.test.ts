@@ -3,6 +3,7 @@
  * real SQS wire): validation before sending, the flag form, reading / peeking / filtering
  * outcomes, following, and moving dead letters back.
  */
+
 import {
   GetQueueAttributesCommand,
   type Message,
@@ -27,7 +28,8 @@ import {
   type QueueSet,
   startEmbeddedQueue,
 } from '../../lib/local/queue/embedded';
-import { cli, testIo, waitFor } from '../support/io';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
+import { cli, targetFlags, testIo, waitFor } from '../support/io';
 
 let queue: EmbeddedQueue;
 let sqs: SQSClient;
@@ -89,7 +91,7 @@ async function depth(url: string): Promise<number> {
   );
 }
 
-const COS = { provider: 'cos', region: 'ap-guangzhou', account: '100000000001', appId: '1250000000' };
+const COS = EXAMPLE_TARGETS.cos;
 const JOB = '53dc6228-c50b-46f7-8ad7-65e7159f1aae';
 const readyLine = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({ ...COS, jobId: JOB, action: 'UpdateJobStatus', requestedJobStatus: 'Ready', ...extra });
@@ -124,14 +126,7 @@ describe('jobctl send', () => {
     const r = await cli(
       [
         'send',
-        '--provider',
-        'cos',
-        '--region',
-        'ap-guangzhou',
-        '--account',
-        '100000000001',
-        '--app-id',
-        '1250000000',
+        ...targetFlags(EXAMPLE_TARGETS.cos),
         '--job',
         JOB,
         '--status',
@@ -152,9 +147,9 @@ describe('jobctl send', () => {
     expect(JSON.parse(m!.Body!)).toEqual({
       id: 'nightly-2026-11-24/53dc6228',
       provider: 'cos',
-      region: 'ap-guangzhou',
-      account: '100000000001',
-      appId: '1250000000',
+      region: EXAMPLE_TARGETS.cos.region,
+      account: EXAMPLE_TARGETS.cos.account,
+      appId: EXAMPLE_TARGETS.cos.appId,
       jobId: JOB,
       action: 'UpdateJobStatus',
       requestedJobStatus: 'Ready',
@@ -168,12 +163,7 @@ describe('jobctl send', () => {
     const r = await cli(
       [
         'send',
-        '--provider',
-        's3',
-        '--region',
-        'us-east-1',
-        '--account',
-        '123456789012',
+        ...targetFlags(EXAMPLE_TARGETS.s3),
         '--select-status',
         'Active',
         '--select-status',
@@ -194,7 +184,7 @@ describe('jobctl send', () => {
     expect(JSON.parse(m!.Body!)).toEqual({
       provider: 's3',
       region: 'us-east-1',
-      account: '123456789012',
+      account: EXAMPLE_TARGETS.s3.account,
       select: { statuses: ['Active', 'Suspended'], descriptionPrefix: 'bulk-', olderThanMinutes: 30, max: 5 },
       action: 'UpdateJobPriority',
       priority: 3,
@@ -216,9 +206,9 @@ describe('jobctl send', () => {
     const { q, env } = await queues();
     const flags: Record<string, string> = {
       '--provider': 'cos',
-      '--region': 'ap-guangzhou',
-      '--account': '100000000001',
-      '--app-id': '1250000000',
+      '--region': EXAMPLE_TARGETS.cos.region,
+      '--account': EXAMPLE_TARGETS.cos.account,
+      '--app-id': EXAMPLE_TARGETS.cos.appId,
       '--job': JOB,
       '--status': 'Ready',
     };
@@ -238,7 +228,7 @@ describe('jobctl send', () => {
   it('refuses a FILE together with flags, and a missing change', async () => {
     const { env } = await queues();
     expect((await cli(['send', 'x.json', '--provider', 'cos'], { env })).stderr).toContain('not both');
-    const r = await cli(['send', '--provider', 'oss', '--region', 'cn-hangzhou', '--job', 'abc='], { env });
+    const r = await cli(['send', ...targetFlags(EXAMPLE_TARGETS.oss), '--job', 'abc='], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('give --status Ready|Cancelled or --priority N');
   });
@@ -288,8 +278,8 @@ describe('jobctl send', () => {
 const outcome = (kind: Outcome['outcome'], id: string, extra: Partial<Outcome> = {}): Outcome => ({
   id,
   provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
+  region: EXAMPLE_TARGETS.cos.region,
+  account: EXAMPLE_TARGETS.cos.account,
   jobId: JOB,
   action: 'UpdateJobStatus',
   outcome: kind,
@@ -309,8 +299,8 @@ const fanout: FanoutReport = {
   id: 'nightly-confirm@2026-11-24T01:00',
   source: 'schedule:nightly-confirm',
   provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
+  region: EXAMPLE_TARGETS.cos.region,
+  account: EXAMPLE_TARGETS.cos.account,
   action: 'UpdateJobStatus',
   matched: 4,
   enqueued: 4,

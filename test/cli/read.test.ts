@@ -2,11 +2,13 @@
  * `jobctl describe` and `jobctl list` against the sandbox for COS, OSS and S3: filters, pagination,
  * output forms, and targets refused by the message rules with the flag named.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SEED_FILE, loadSeedFile } from '../../lib/local/sandbox/seed';
 import { type Sandbox, type SeedJob, startSandbox } from '../../lib/local/sandbox/server';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 import type { Job } from '../../lib/providers/types';
-import { cli } from '../support/io';
+import { cli, targetFlags } from '../support/io';
 
 let sb: Sandbox;
 let env: NodeJS.ProcessEnv;
@@ -17,9 +19,9 @@ beforeAll(async () => {
   // 30 more COS jobs, so that a listing spans several pages.
   const many: SeedJob[] = Array.from({ length: 30 }, (_, i) => ({
     provider: 'cos',
-    account: '100000000001',
-    appId: '1250000000',
-    region: 'ap-guangzhou',
+    account: EXAMPLE_TARGETS.cos.account,
+    appId: EXAMPLE_TARGETS.cos.appId,
+    region: EXAMPLE_TARGETS.cos.region,
     jobId: `bulk-job-${String(i).padStart(4, '0')}`,
     status: 'Paused',
     description: `paged-${i}`,
@@ -34,18 +36,9 @@ afterAll(async () => {
 });
 
 const TARGETS = {
-  cos: [
-    '--provider',
-    'cos',
-    '--region',
-    'ap-guangzhou',
-    '--account',
-    '100000000001',
-    '--app-id',
-    '1250000000',
-  ],
-  oss: ['--provider', 'oss', '--region', 'cn-hangzhou'],
-  s3: ['--provider', 's3', '--region', 'us-east-1', '--account', '123456789012'],
+  cos: targetFlags(EXAMPLE_TARGETS.cos),
+  oss: targetFlags(EXAMPLE_TARGETS.oss),
+  s3: targetFlags(EXAMPLE_TARGETS.s3),
 } as const;
 
 const seeded = (provider: string) => seed.filter((j) => j.provider === provider);
@@ -154,7 +147,7 @@ describe('targets are checked with the message rules, naming the flag (exit 2, n
       '--account: must be the 12-digit AWS account id',
     ],
     [
-      ['describe', '--provider', 's3', '--region', 'us-east-1', '--account', '123456789012', '--job', 'a/b'],
+      ['describe', ...targetFlags(EXAMPLE_TARGETS.s3), '--job', 'a/b'],
       '--job: must be 5–36 characters of [A-Za-z0-9_-] for s3',
     ],
     [
@@ -167,25 +160,19 @@ describe('targets are checked with the message rules, naming the flag (exit 2, n
         '--provider',
         'cos',
         '--region',
-        'ap-guangzhou',
+        EXAMPLE_TARGETS.cos.region,
         '--account',
-        '100000000001',
+        EXAMPLE_TARGETS.cos.account,
         '--job',
         'x',
       ],
       '--app-id: is required for cos',
     ],
-    [['describe', '--provider', 'oss', '--region', 'cn-hangzhou'], '--job is required'],
+    [['describe', ...targetFlags(EXAMPLE_TARGETS.oss)], '--job is required'],
+    [['list', ...targetFlags(EXAMPLE_TARGETS.oss), '--app-id', '1'], '--app-id: is only used by cos'],
+    [['list', ...targetFlags(EXAMPLE_TARGETS.oss), '--status', 'Running'], '--status: must be one of New'],
     [
-      ['list', '--provider', 'oss', '--region', 'cn-hangzhou', '--app-id', '1'],
-      '--app-id: is only used by cos',
-    ],
-    [
-      ['list', '--provider', 'oss', '--region', 'cn-hangzhou', '--status', 'Running'],
-      '--status: must be one of New',
-    ],
-    [
-      ['list', '--provider', 'oss', '--region', 'cn-hangzhou', '--max', '0'],
+      ['list', ...targetFlags(EXAMPLE_TARGETS.oss), '--max', '0'],
       '--max: must be an integer from 1 to 100000',
     ],
     [['list', '--provider', 'oss'], '--region: is required'],

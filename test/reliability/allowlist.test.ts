@@ -6,12 +6,14 @@
  * in the job table as well as in the request counts. `JOBCTL_REQUIRE_ALLOWLIST=true` refuses to
  * build a runtime without one.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handler as scheduleHandler } from '../../functions/schedule';
 import type { Outcome } from '../../lib/core/outcome';
+import type { ScheduleHandler } from '../../lib/lambda/handlers';
 import { type FanoutReport, isFanout } from '../../lib/lambda/publisher';
 import { createRuntime, readConfig } from '../../lib/lambda/runtime';
 import { generateJobs } from '../../lib/local/sandbox/seed';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 import type { ProviderName } from '../../lib/providers/types';
 import { context, depth, drain, drainResults, type Stack } from '../support/harness';
 import {
@@ -58,6 +60,7 @@ const OUTSIDE: Record<ProviderName, Record<string, unknown>[]> = {
 };
 
 let stack: Stack;
+const scheduleHandler: ScheduleHandler = (event, ctx) => stack!.handlers.schedule(event, ctx);
 let recorder: ReturnType<typeof recordRequests>;
 let queueHost: string;
 
@@ -239,12 +242,16 @@ describe('JOBCTL_REQUIRE_ALLOWLIST', () => {
 
   it('with one, the runtime is built and enforces it', () => {
     const c = readConfig({ ...base, JOBCTL_ALLOWED_TARGETS: ALLOWED });
-    expect(c.allowlist.allows({ provider: 'cos', region: 'ap-guangzhou', account: '100000000001' })).toBe(
-      true,
-    );
-    expect(c.allowlist.allows({ provider: 'cos', region: 'ap-guangzhou', account: '200000000002' })).toBe(
-      false,
-    );
+    expect(
+      c.allowlist.allows({
+        provider: 'cos',
+        region: EXAMPLE_TARGETS.cos.region,
+        account: EXAMPLE_TARGETS.cos.account,
+      }),
+    ).toBe(true);
+    expect(
+      c.allowlist.allows({ provider: 'cos', region: EXAMPLE_TARGETS.cos.region, account: '200000000002' }),
+    ).toBe(false);
   });
 
   it('a list of only separators allows nothing (fails closed)', () => {

@@ -5,11 +5,13 @@
  * request at all. A message that validates, however odd, is sent only as one of the provider's
  * documented request shapes, to the configured host, with its values exactly where they belong.
  */
+
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../../lib/core/outcome';
-import { MAX_PRIORITY } from '../../lib/core/transition';
 import { generateJobs } from '../../lib/local/sandbox/seed';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
+import { MAX_PRIORITY } from '../../lib/providers/rules';
 import type { ProviderName } from '../../lib/providers/types';
 import type { Stack } from '../support/harness';
 import {
@@ -177,7 +179,7 @@ const INVALID: [name: string, body: string | object, field: string][] = [
   // wrong types
   ['provider as a number', status('cos', { provider: 7 }), 'provider'],
   ['provider unknown', status('cos', { provider: 'gcs' }), 'provider'],
-  ['region as an array', status('cos', { region: ['ap-guangzhou'] }), 'region'],
+  ['region as an array', status('cos', { region: [EXAMPLE_TARGETS.cos.region] }), 'region'],
   ['account as a number', status('cos', { account: 100000000001 }), 'account'],
   ['appId as a number', status('cos', { appId: 1250000000 }), 'appId'],
   ['jobId null', status('cos', { jobId: null }), 'jobId'],
@@ -210,7 +212,7 @@ const INVALID: [name: string, body: string | object, field: string][] = [
   ['both jobId and select', status('cos', { select: { statuses: ['Suspended'] } }), 'select'],
   ['no account for cos', without(status('cos'), 'account'), 'account'],
   ['no appId for cos', without(status('cos'), 'appId'), 'appId'],
-  ['appId on s3', status('s3', { appId: '1250000000' }), 'appId'],
+  ['appId on s3', status('s3', { appId: EXAMPLE_TARGETS.cos.appId }), 'appId'],
   ['no account for s3', without(status('s3'), 'account'), 'account'],
   [
     'unknown field (a typo)',
@@ -511,9 +513,9 @@ const INJECTIONS = [
   '١',
 ];
 const VALID_VALUE = {
-  region: 'ap-guangzhou',
-  account: '123456789012',
-  appId: '1250000000',
+  region: EXAMPLE_TARGETS.cos.region,
+  account: EXAMPLE_TARGETS.s3.account,
+  appId: EXAMPLE_TARGETS.cos.appId,
   jobId: 'abcdef-123',
 };
 

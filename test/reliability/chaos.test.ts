@@ -15,9 +15,10 @@
  * has contradicting outcomes; the sandbox's job table agrees with the outcomes; and no log line,
  * outcome or DLQ message shows a secret, a session token or a signature the clients sent.
  */
+
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { handler as transitions } from '../../functions/transitions';
 import { OUTCOME_KINDS, type Outcome, type OutcomeKind } from '../../lib/core/outcome';
+import type { TransitionsHandler } from '../../lib/lambda/handlers';
 import { isFanout } from '../../lib/lambda/publisher';
 import { sendAll } from '../../lib/lambda/sqs';
 import { type EventSourceMapping, startEventSourceMapping } from '../../lib/local/event-source-mapping';
@@ -446,8 +447,8 @@ interface Run {
   dlqBodies: string[];
   logLines: string[];
   consoleLines: string[];
-  esmErrors: string[];
-  esm: EventSourceMapping['stats'];
+  mappingErrors: string[];
+  mapping: EventSourceMapping['stats'];
   lossy: LossyStats;
   faults: ReturnType<FaultInjector['injected']>;
   sandbox: ReturnType<Stack['sandbox']['stats']>;
@@ -460,6 +461,8 @@ interface Run {
 
 let run: Run;
 let stack: Stack | undefined;
+/** The real handler on the current test's stack (its runtime as last wired). */
+const transitions: TransitionsHandler = (event, ctx) => stack!.handlers.transitions(event, ctx);
 
 beforeAll(async () => {
   const p = plan(TRANSITIONS);
@@ -491,9 +494,9 @@ beforeAll(async () => {
       consoleLines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
     }),
   );
-  const esmErrors: string[] = [];
+  const mappingErrors: string[] = [];
   const started = Date.now();
-  let esm: EventSourceMapping | undefined;
+  let mapping: EventSourceMapping | undefined;
   try {
     const sent = await sendAll(
       s.sqs,
@@ -502,7 +505,7 @@ beforeAll(async () => {
     );
     expect(sent.failed, 'every planned message is on the requests queue').toEqual([]);
 
-    esm = startEventSourceMapping({
+    mapping = startEventSourceMapping({
       sqs: s.sqs,
       queueUrl: s.queues.requestsQueueUrl,
       handler: transitions,
@@ -510,7 +513,7 @@ beforeAll(async () => {
       maxConcurrency: 4,
       functionTimeoutMs: 2_000,
       waitTimeSeconds: 1,
-      onError: (e) => esmErrors.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e)),
+      onError: (e) => mappingErrors.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e)),
     });
     // Done when the requests queue holds nothing, visible or in flight, twice in a row.
     let quiet = 0;
@@ -518,10 +521,10 @@ beforeAll(async () => {
       if (Date.now() - started > DRAIN_BOUND_MS) throw new Error('the requests queue did not empty in time');
       await new Promise((r) => setTimeout(r, 500));
       const d = await depth(s.sqs, s.queues.requestsQueueUrl);
-      quiet = d.visible + d.inFlight === 0 && esm.inFlight === 0 ? quiet + 1 : 0;
+      quiet = d.visible + d.inFlight === 0 && mapping.inFlight === 0 ? quiet + 1 : 0;
     }
   } finally {
-    await esm?.stop();
+    await mapping?.stop();
     for (const spy of spies) spy.mockRestore();
     recorder.stop();
   }
@@ -547,8 +550,8 @@ beforeAll(async () => {
     dlqBodies,
     logLines: lines,
     consoleLines,
-    esmErrors,
-    esm: { ...esm!.stats },
+    mappingErrors,
+    mapping: { ...mapping!.stats },
     lossy: lossy.stats,
     faults: replay.injected(),
     sandbox,
@@ -599,7 +602,7 @@ function accounting(r: Run): string {
     `  outcomes published: ${r.outcomes.length} ${JSON.stringify(byKind)}`,
     `  ids with a terminal outcome: ${ids.filter((t) => terminal(by.get(t.id)).length > 0).length}; with more than one outcome: ${repeated}`,
     `  DLQ: ${dlq.length} messages (${dlq.filter((id) => id.startsWith('poison-')).length} of them poisoned), ${new Set(dlq).size} ids`,
-    `  event source mapping: ${JSON.stringify(r.esm)}; redeliveries: ${r.esm.records - r.plan.messages.length}`,
+    `  event source mapping: ${JSON.stringify(r.mapping)}; redeliveries: ${r.mapping.records - r.plan.messages.length}`,
     `  provider requests: ${r.sandbox.requests} ${JSON.stringify(r.sandbox.byOperation)}`,
     `  faults injected: ${r.sandbox.faults} ${JSON.stringify(r.faults)}`,
     `  results queue: ${r.lossy.calls} SendMessageBatch calls, ${r.lossy.dropped} failed by injection, ${r.lossy.poisoned} poisoned entries refused; ${observed(r) - r.outcomes.length} outcomes reached (${observed(r, 'poison-')} poisoned) but could not be published, so their messages stayed`,
@@ -618,7 +621,7 @@ describe(`chaos: ${TRANSITIONS} transitions under faults`, () => {
     expect(run.faults.reset).toBeGreaterThan(0);
     expect(run.faults.slowDown + run.faults.hang + run.faults.reset).toBe(run.sandbox.faults);
     expect(run.lossy.dropped).toBeGreaterThan(0);
-    expect(run.esm.records).toBeGreaterThan(run.plan.messages.length);
+    expect(run.mapping.records).toBeGreaterThan(run.plan.messages.length);
   });
 
   it('every transition id has a terminal outcome or its message in the DLQ', () => {
@@ -764,7 +767,7 @@ describe(`chaos: ${TRANSITIONS} transitions under faults`, () => {
     const texts: [string, string][] = [
       ...run.logLines.map((l, i) => [`log line ${i}`, l] as [string, string]),
       ...run.consoleLines.map((l, i) => [`console line ${i}`, l] as [string, string]),
-      ...run.esmErrors.map((l, i) => [`event source mapping error ${i}`, l] as [string, string]),
+      ...run.mappingErrors.map((l, i) => [`event source mapping error ${i}`, l] as [string, string]),
       ...run.resultBodies.map((l, i) => [`result ${i}`, l] as [string, string]),
       ...run.dlqBodies.map((l, i) => [`DLQ message ${i}`, l] as [string, string]),
     ];

@@ -5,11 +5,12 @@
  * as `batchItemFailures`, and none is dropped: each record has its terminal outcome on the results
  * queue or is listed as a failure.
  */
+
 import net from 'node:net';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { handler as transitions } from '../../functions/transitions';
 import { isTerminal } from '../../lib/core/outcome';
+import type { TransitionsHandler } from '../../lib/lambda/handlers';
 import { createSqsClient } from '../../lib/lambda/sqs';
 import { startEventSourceMapping } from '../../lib/local/event-source-mapping';
 import { generateJobs } from '../../lib/local/sandbox/seed';
@@ -42,6 +43,8 @@ const settledWithoutCalls = [
 const ALLOWED = 'cos:100000000001,oss:*@cn-hangzhou,s3:123456789012';
 
 let stack: Stack | undefined;
+/** The real handler on the current test's stack (its runtime as last wired). */
+const transitions: TransitionsHandler = (event, ctx) => stack!.handlers.transitions(event, ctx);
 afterEach(async () => {
   await stack?.close();
   stack = undefined;
@@ -114,7 +117,7 @@ describe('a provider that hangs', () => {
         new SendMessageCommand({ QueueUrl: stack.queues.requestsQueueUrl, MessageBody: JSON.stringify(b) }),
       );
     const remainingAtReturn: number[] = [];
-    const esm = startEventSourceMapping({
+    const mapping = startEventSourceMapping({
       sqs: stack.sqs,
       queueUrl: stack.queues.requestsQueueUrl,
       handler: async (event, ctx) => {
@@ -132,17 +135,17 @@ describe('a provider that hangs', () => {
           depth(s.sqs, s.queues.dlqUrl),
           depth(s.sqs, s.queues.requestsQueueUrl),
         ]);
-        return dlq.visible === 5 && requests.visible + requests.inFlight === 0 && esm.inFlight === 0
+        return dlq.visible === 5 && requests.visible + requests.inFlight === 0 && mapping.inFlight === 0
           ? true
           : undefined;
       },
       150,
       200,
     );
-    await esm.stop();
+    await mapping.stop();
 
-    expect(esm.stats.crashed, 'no invocation ran past its timeout').toBe(0);
-    expect(remainingAtReturn.length).toBe(esm.stats.invocations);
+    expect(mapping.stats.crashed, 'no invocation ran past its timeout').toBe(0);
+    expect(remainingAtReturn.length).toBe(mapping.stats.invocations);
     for (const left of remainingAtReturn) expect(left).toBeGreaterThan(0);
     const dlq = (await drain(s.sqs, s.queues.dlqUrl)).map((b) => JSON.parse(b).id as string);
     expect(dlq.sort()).toEqual(['hang-0', 'hang-1', 'hang-2', 'hang-3', 'hang-4']);

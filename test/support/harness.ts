@@ -1,6 +1,7 @@
 /**
- * The real parts, started for a test over 127.0.0.1: the embedded queue (fauxqs), the sandbox
- * provider, and a runtime wired to both, as `jobctl run` wires them.
+ * The real parts, started for a test over 127.0.0.1 by lib/local/stack.ts (as `jobctl run` starts
+ * them): the embedded queue (fauxqs), the sandbox provider, the local DynamoDB table, and a runtime
+ * wired to them with the real handlers.
  */
 import {
   DeleteMessageBatchCommand,
@@ -10,19 +11,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import type { ResultRecord } from '../../lib/lambda/publisher';
-import { createRuntime, type Runtime, useRuntime } from '../../lib/lambda/runtime';
-import { createSqsClient } from '../../lib/lambda/sqs';
 import { lambdaContext } from '../../lib/local/event-source-mapping';
-import { createQueueSet, type QueueSet, startEmbeddedQueue } from '../../lib/local/queue/embedded';
-import { type Sandbox, type SandboxOptions, startSandbox } from '../../lib/local/sandbox/server';
+import type { QueueSet } from '../../lib/local/queue/embedded';
+import type { Sandbox, SandboxOptions } from '../../lib/local/sandbox/server';
+import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 
-export interface Stack {
-  env: NodeJS.ProcessEnv;
-  sqs: SQSClient;
+export interface Stack extends LocalStack {
   queues: QueueSet;
   sandbox: Sandbox;
-  runtime: Runtime;
-  close(): Promise<void>;
 }
 
 let n = 0;
@@ -34,39 +30,23 @@ export async function startStack(
     fifo?: boolean;
     visibilityTimeoutSeconds?: number;
     maxReceiveCount?: number;
+    /** The local DynamoDB table (state and ledger); default on. */
+    state?: boolean;
   } = {},
 ): Promise<Stack> {
-  const queue = await startEmbeddedQueue();
-  const sandbox = await startSandbox({ pace: false, ...o.sandbox });
-  const env: NodeJS.ProcessEnv = {
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_SQS: queue.endpoint,
-    ...sandbox.env,
-    JOBCTL_RETRY_BUDGET_MS: '5000',
-    ...o.env,
-  };
-  const sqs = createSqsClient(env);
-  const queues = await createQueueSet(sqs, {
-    prefix: `t${process.pid}-${n++}`,
-    fifo: o.fifo,
-    visibilityTimeoutSeconds: o.visibilityTimeoutSeconds ?? 30,
-    maxReceiveCount: o.maxReceiveCount ?? 5,
-  });
-  env.REQUESTS_QUEUE_URL = queues.requestsQueueUrl;
-  env.RESULTS_QUEUE_URL ??= queues.resultsQueueUrl;
-  const runtime = createRuntime(env, { sqs });
-  useRuntime(runtime);
-  return {
-    env,
-    sqs,
-    queues,
-    sandbox,
-    runtime,
-    async close() {
-      await sandbox.close();
-      await queue.stop();
+  const stack = await startLocalStack({
+    env: { JOBCTL_RETRY_BUDGET_MS: '5000' },
+    overrides: o.env,
+    queue: {
+      prefix: `t${process.pid}-${n++}`,
+      fifo: o.fifo === true,
+      visibilityTimeoutSeconds: o.visibilityTimeoutSeconds ?? 30,
+      maxReceiveCount: o.maxReceiveCount ?? 5,
     },
-  };
+    sandbox: { pace: false, ...o.sandbox },
+    dynamo: o.state === false ? false : {},
+  });
+  return stack as Stack;
 }
 
 /** Everything on a queue, read and deleted. */

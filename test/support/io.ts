@@ -83,3 +83,16 @@ export function waitFor(stream: PassThrough, read: () => string, pattern: RegExp
     check();
   });
 }
+
+/** `--provider … --region … [--account …] [--app-id …]` for a target, as a person types them. */
+export function targetFlags(t: {
+  provider: string;
+  region: string;
+  account?: string;
+  appId?: string;
+}): string[] {
+  const flags = ['--provider', t.provider, '--region', t.region];
+  if (t.account !== undefined) flags.push('--account', t.account);
+  if (t.appId !== undefined) flags.push('--app-id', t.appId);
+  return flags;
+}

@@ -5,6 +5,7 @@
  * clients computed), a results queue that loses a seeded share of sends, log capture from the real
  * Powertools observer, and the secret scanner.
  */
+
 import { Console } from 'node:console';
 import diagnostics from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
@@ -15,14 +16,14 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { handler as transitions } from '../../functions/transitions';
 import type { Outcome } from '../../lib/core/outcome';
 import { createObserver, type Observer } from '../../lib/lambda/observe';
 import { isFanout, type ResultRecord } from '../../lib/lambda/publisher';
-import { createRuntime, type Runtime, useRuntime } from '../../lib/lambda/runtime';
+import type { Runtime } from '../../lib/lambda/runtime';
 import { createSqsClient } from '../../lib/lambda/sqs';
 import { mulberry32 } from '../../lib/local/sandbox/faults';
 import type { SandboxOptions } from '../../lib/local/sandbox/server';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 import { context, drainResults, type Stack, sqsEvent, startStack } from './harness';
 
 /** `npm run test:reliability` runs the full sizes; `npm test` a shortened form of the same tests. */
@@ -30,14 +31,9 @@ export const FULL = process.env.JOBCTL_RELIABILITY === 'full';
 export const size = (full: number, shortened: number) => (FULL ? full : shortened);
 
 /** The example targets of CONTRACT.md (the sandbox namespaces: COS appId, OSS region, S3 account). */
-export const COS = {
-  provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
-} as const;
-export const OSS = { provider: 'oss', region: 'cn-hangzhou' } as const;
-export const S3 = { provider: 's3', region: 'us-east-1', account: '123456789012' } as const;
+export const COS = EXAMPLE_TARGETS.cos;
+export const OSS = EXAMPLE_TARGETS.oss;
+export const S3 = EXAMPLE_TARGETS.s3;
 export const TARGETS = { cos: COS, oss: OSS, s3: S3 } as const;
 
 /** Temporary-key session tokens, distinctive so that a leak is unmistakable. */
@@ -66,15 +62,12 @@ export async function startReliabilityStack(
   return stack;
 }
 
-/** A runtime on `stack` with its own SQS client and observer, installed for the handlers. */
+/** A runtime on `stack` with its own env, SQS client and observer, used by `stack.handlers` from now on. */
 export function installRuntime(
   stack: Stack,
   o: { env?: NodeJS.ProcessEnv; sqs?: SQSClient; observer?: Observer } = {},
 ): Runtime {
-  const env = { ...stack.env, ...o.env };
-  const runtime = createRuntime(env, { sqs: o.sqs ?? stack.sqs, observer: o.observer });
-  useRuntime(runtime);
-  return runtime;
+  return stack.rewire(o);
 }
 
 export const outcomesOf = (records: ResultRecord[]): Outcome[] =>
@@ -98,7 +91,7 @@ export async function invoke(
 }> {
   const event = sqsEvent(bodies);
   const before = stack.sandbox.stats().requests;
-  const response = await transitions(event, context(timeoutMs));
+  const response = await stack.handlers.transitions(event, context(timeoutMs));
   const requests = stack.sandbox.stats().requests - before;
   const records = await drainResults(stack);
   const byMessage = new Map<string, Outcome[]>();

@@ -3,12 +3,14 @@
  * generic `request()`, @aws-sdk/client-s3-control, and plain HTTP requests signed with ali-oss's
  * `authorizationV4`. Only tests import this file (it pulls in dev dependencies).
  */
+
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
 import COS from 'cos-nodejs-sdk-v5';
 import type { Sandbox } from '../../lib/local/sandbox/server';
 import { parseXml } from '../../lib/local/sandbox/xml';
+import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 
 const require = createRequire(import.meta.url);
 
@@ -19,15 +21,16 @@ interface AliOssSignUtils {
     region: string,
     method: string,
     request: { headers: Record<string, string>; queries: Record<string, string | null> },
+    bucketName?: string,
+    objectName?: string,
+    additionalHeaders?: string[],
   ): string;
 }
-const aliSign = require('ali-oss/lib/common/signUtils') as AliOssSignUtils;
+/** ali-oss's own V4 signer: the reference our signer and the sandbox's verifier are checked against. */
+export const aliSign = require('ali-oss/lib/common/signUtils') as AliOssSignUtils;
 
-export const EXAMPLE = {
-  cos: { appId: '1250000000', account: '100000000001', region: 'ap-guangzhou' },
-  oss: { region: 'cn-hangzhou' },
-  s3: { account: '123456789012', region: 'us-east-1' },
-} as const;
+/** The example targets (lib/providers/examples.ts), as the sandbox tests address them. */
+export const EXAMPLE = EXAMPLE_TARGETS;
 
 // ── plain HTTP ────────────────────────────────────────────────────────────────────────────────
 

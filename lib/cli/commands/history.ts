@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { OUTCOME_KINDS } from '../../core/outcome';
 import { VERDICTS } from '../../core/verdict';
-import { envCredentials } from '../../lambda/sqs';
+import { envCredentials } from '../../providers/aws-env';
 import { type Command, type Io, UsageError, writeLine } from '../command';
 import { requireEnv } from '../env';
 import { TARGET_OPTIONS, validateTarget } from '../flags';

@@ -13,16 +13,9 @@ import type { OutcomeKind } from '../../core/outcome';
 import { OUTCOME_KINDS } from '../../core/outcome';
 import type { Observer } from '../../lambda/observe';
 import type { FanoutReport } from '../../lambda/publisher';
-import { createRuntime, useRuntime } from '../../lambda/runtime';
+import type { RuntimeSource } from '../../lambda/runtime';
 import type { ScheduleEvent } from '../../lambda/schedule';
-import { createSqsClient } from '../../lambda/sqs';
 import { lambdaContext, startEventSourceMapping } from '../../local/event-source-mapping';
-import {
-  createQueueSet,
-  type EmbeddedQueue,
-  PortTakenError,
-  startEmbeddedQueue,
-} from '../../local/queue/embedded';
 import { describeRestore } from '../../local/queue/persist';
 import {
   LAMBDA_DEFAULTS,
@@ -30,6 +23,7 @@ import {
   loadReconcileSchedule,
   type QueueConsumer,
 } from '../../local/serverless-yml';
+import { startLocalStack } from '../../local/stack';
 import { startTicker, type Ticker, tickerLine } from '../../local/ticker';
 import { type Command, type Io, writeLine } from '../command';
 import { connectionRefused, refusedAt } from '../errors';
@@ -39,6 +33,7 @@ import { type OptionTable, optionsHelp, parseOptions } from '../options';
 /** Fixed ports, so the lines another terminal exported stay valid across restarts. */
 export const DEFAULT_QUEUE_PORT = 9324;
 export const DEFAULT_SANDBOX_PORT = 9325;
+export const DEFAULT_DYNAMODB_PORT = 9326;
 /** Where local state lives unless --ephemeral: beside the export file the README suggests. */
 export const DEFAULT_DATA_DIR = '.jobctl/data';
 /** serverless.yml's 5 s batching window would make an interactive session feel slow. */
@@ -86,12 +81,21 @@ const OPTIONS = {
     group: 'local stack',
     help: `the sandbox's port (default ${DEFAULT_SANDBOX_PORT}; 0: any free port)`,
   },
+  'dynamodb-port': {
+    kind: 'integer',
+    arg: 'N',
+    min: 0,
+    max: 65_535,
+    default: DEFAULT_DYNAMODB_PORT,
+    group: 'local stack',
+    help: `the local DynamoDB's port (default ${DEFAULT_DYNAMODB_PORT}; 0: any free port); not started\nwhen JOBCTL_TABLE is set`,
+  },
   'data-dir': {
     kind: 'string',
     arg: 'DIR',
     default: DEFAULT_DATA_DIR,
     group: 'local stack',
-    help: `keep the embedded queue's messages and the sandbox's jobs here across restarts\n(default ${DEFAULT_DATA_DIR}; even a kill -9 loses no accepted message)`,
+    help: `keep the embedded queue's messages, the sandbox's jobs and the local table here across restarts\n(default ${DEFAULT_DATA_DIR}; even a kill -9 loses no accepted message)`,
   },
   ephemeral: {
     kind: 'boolean',
@@ -199,6 +203,8 @@ period after start; --no-reconcile: never), and publishes outcomes to the result
   With no provider configured (no COS_ENDPOINT, OSS_ENDPOINT, AWS_ENDPOINT_URL_S3_CONTROL,
   TENCENTCLOUD_SECRETID or ALIBABA_CLOUD_ACCESS_KEY_ID), it starts the sandbox provider on
   127.0.0.1:${DEFAULT_SANDBOX_PORT}, seeded from events/sandbox-jobs.json.
+  With no JOBCTL_TABLE, it starts a local DynamoDB on 127.0.0.1:${DEFAULT_DYNAMODB_PORT} holding serverless.yml's
+  table (transition state and ledger).
   Their state is kept under ${DEFAULT_DATA_DIR} and restored by the next start (--ephemeral: not).
 
 Configured endpoints (a queue or provider URL in the environment) are checked before it is
@@ -248,7 +254,6 @@ async function run(argv: string[], io: Io): Promise<number> {
 
   // Everything the handlers read comes from this environment, as on Lambda.
   const env: NodeJS.ProcessEnv = { ...io.env };
-  const printed: [string, string][] = [];
   const closers: (() => Promise<unknown>)[] = [];
   let view: LiveView | undefined;
   const log = (line: string) => {
@@ -264,82 +269,42 @@ async function run(argv: string[], io: Io): Promise<number> {
     // stale exports would otherwise show as ECONNREFUSED once a second in the live view.
     await checkEndpoints(env, wantSandbox);
 
-    if (wantSandbox) {
-      const { startSandbox } = await import('../../local/sandbox/server');
-      const sb = await startSandbox({
-        seed: path.resolve(o.seed),
-        port: o['sandbox-port'],
-        ...(dataDir ? { dataDir } : {}),
-        ...(latencyMs ? { faults: { latencyMs } } : {}),
-      }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'EADDRINUSE')
-          throw new PortTakenError(o['sandbox-port'], 'the sandbox', '--sandbox-port');
-        throw e;
-      });
-      closers.unshift(() => sb.close());
-      // The sandbox's keys are its own inventions (they open nothing else): safe to print.
-      for (const [k, v] of Object.entries(sb.env)) {
-        env[k] = v;
-        printed.push([k, v]);
-      }
-    }
-
-    let sqs: SQSClient;
-    let queue: EmbeddedQueue | undefined;
-    let dlqUrl = env.DLQ_URL;
-    if (!env.REQUESTS_QUEUE_URL) {
-      queue = await startEmbeddedQueue({
-        region: env.AWS_REGION || 'us-east-1',
-        port: o['queue-port'],
-        ...(dataDir ? { dataDir } : {}),
-      });
-      const q = queue;
-      closers.push(() => q.stop());
-      if (q.restored) writeLine(io.stderr, `jobctl run: queue ${describeRestore(q.restored)}`);
-      env.AWS_ENDPOINT_URL_SQS = queue.endpoint;
-      env.AWS_REGION ||= 'us-east-1';
-      // The queue accepts any signature, but the SDK insists on signing with something. Never
-      // the caller's keys: they would end up printed for another terminal.
-      sqs = createSqsClient({ ...env, ...LOCAL_QUEUE_KEYS, AWS_SESSION_TOKEN: '' });
-      const set = await createQueueSet(sqs, {
-        prefix: 'jobctl-local',
-        fifo: o.fifo === true,
-        maxReceiveCount,
-        visibilityTimeoutSeconds: visibility,
-      });
-      dlqUrl = set.dlqUrl;
-      Object.assign(env, {
-        REQUESTS_QUEUE_URL: set.requestsQueueUrl,
-        RESULTS_QUEUE_URL: set.resultsQueueUrl,
-      });
-      printed.push(
-        ['AWS_ENDPOINT_URL_SQS', queue.endpoint],
-        ['AWS_REGION', env.AWS_REGION],
-        ['REQUESTS_QUEUE_URL', set.requestsQueueUrl],
-        ['RESULTS_QUEUE_URL', set.resultsQueueUrl],
-        ['DLQ_URL', set.dlqUrl],
-      );
-      // Another terminal needs keys to sign with: made-up ones, unless the sandbox's are already
-      // printed or the caller has keys of their own there (which are never printed).
-      if (!printed.some(([k]) => k === 'AWS_ACCESS_KEY_ID') && !io.env.AWS_ACCESS_KEY_ID)
-        printed.push(...Object.entries(LOCAL_QUEUE_KEYS));
-    } else {
-      sqs = createSqsClient(env);
-    }
-    if (!env.RESULTS_QUEUE_URL) throw new Error('REQUESTS_QUEUE_URL is set but RESULTS_QUEUE_URL is not');
-
     const counts = Object.fromEntries(OUTCOME_KINDS.map((k) => [k, 0])) as Counts;
     let fanouts = 0;
     const emit = (record: object) => {
       if (jsonLog) writeLine(io.stdout, JSON.stringify(record));
     };
-    const runtime = createRuntime(env, { sqs, observer: localObserver(counts, emit, () => fanouts++) });
-    useRuntime(runtime);
-
-    const [{ handler: transitions }, { handler: schedule }] = await Promise.all([
-      import('../../../functions/transitions'),
-      import('../../../functions/schedule'),
-    ]);
+    const stack = await startLocalStack({
+      env,
+      sandbox: wantSandbox
+        ? {
+            seed: path.resolve(o.seed),
+            port: o['sandbox-port'],
+            ...(dataDir ? { dataDir } : {}),
+            ...(latencyMs ? { faults: { latencyMs } } : {}),
+          }
+        : false,
+      queue: {
+        port: o['queue-port'],
+        dataDir,
+        fifo: o.fifo === true,
+        maxReceiveCount,
+        visibilityTimeoutSeconds: visibility,
+      },
+      dynamo: { port: o['dynamodb-port'], dataDir, serverlessYml: path.resolve(o.file) },
+      queueKeys: LOCAL_QUEUE_KEYS,
+      observer: localObserver(counts, emit, () => fanouts++),
+      ports: { sandbox: '--sandbox-port', dynamo: '--dynamodb-port' },
+    });
+    closers.push(() => stack.close());
+    if (stack.queue?.restored)
+      writeLine(io.stderr, `jobctl run: queue ${describeRestore(stack.queue.restored)}`);
+    Object.assign(env, stack.env);
+    const printed = stack.lines;
+    const sqs = stack.sqs;
+    const queue = stack.queue;
+    const dlqUrl = stack.queues?.dlqUrl ?? env.DLQ_URL;
+    const { transitions, schedule } = stack.handlers;
 
     // Schedules: the same declarations the deployed stack gets.
     const file = path.resolve(o.file);
@@ -350,7 +315,7 @@ async function run(argv: string[], io: Io): Promise<number> {
       for (const t of timers) t.stop();
     });
     // The reconciler on serverless.yml's period; its last tick and the verdicts show in the live view.
-    const ticker = o['no-reconcile'] ? undefined : await reconcileTicker(file, env, log, emit);
+    const ticker = o['no-reconcile'] ? undefined : await reconcileTicker(file, env, stack.runtime, log, emit);
     if (ticker) closers.unshift(() => ticker.stop());
 
     for (const [k, v] of printed) writeLine(io.stdout, `${k}=${v}`);
@@ -411,6 +376,7 @@ async function run(argv: string[], io: Io): Promise<number> {
 async function reconcileTicker(
   file: string,
   env: NodeJS.ProcessEnv,
+  runtime: RuntimeSource,
   log: (line: string) => void,
   emit: (record: object) => void,
 ): Promise<Ticker | undefined> {
@@ -418,15 +384,13 @@ async function reconcileTicker(
   if (!existsSync(file)) return undefined;
   const declared = await loadReconcileSchedule(file, { env });
   if (!declared) return undefined;
-  const [{ createReconcileHandler, DEFAULT_POLICIES_FILE }, { getRuntime }, { loadPolicies }] =
-    await Promise.all([
-      import('../../../functions/reconcile'),
-      import('../../lambda/runtime'),
-      import('../../core/policies'),
-    ]);
+  const [{ createReconcileHandler, DEFAULT_POLICIES_FILE }, { loadPolicies }] = await Promise.all([
+    import('../../../functions/reconcile'),
+    import('../../core/policies'),
+  ]);
   const minutes = String(Math.max(1, Math.round(declared.periodMs / 60_000)));
   const handler = createReconcileHandler(
-    getRuntime,
+    runtime,
     () => loadPolicies(env.JOBCTL_POLICIES || DEFAULT_POLICIES_FILE),
     { ...env, JOBCTL_RECONCILE_PERIOD_MINUTES: minutes },
   );

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { sandboxEnvLines } from '../../local/sandbox/env-lines';
 import { DEFAULT_SEED_FILE } from '../../local/sandbox/seed';
 import { type FaultOptions, type SandboxOptions, startSandbox } from '../../local/sandbox/server';
+import { EXAMPLE_TARGETS } from '../../providers/examples';
 import { type Command, type Io, UsageError, writeLine } from '../command';
 import { type OptionTable, optionsHelp, parseOptions } from '../options';
 
@@ -80,13 +81,15 @@ export function isLoopback(host: string): boolean {
   return isIP(host) === 4 && host.startsWith('127.');
 }
 
+const { cos: COS, oss: OSS, s3: S3 } = EXAMPLE_TARGETS;
+
 const HELP = `
 usage: jobctl sandbox [--port N] [--host 127.0.0.1] [--data-dir DIR] [--seed FILE]
                       [--pace-ms N] [--latency-ms N] [--fault-rate X] [--fault-seed N]
 
 Runs the sandbox provider: one HTTP server speaking the COS, OSS and S3 batch-job control APIs,
-seeded with the example jobs (COS account 100000000001 / appId 1250000000 / ap-guangzhou, OSS
-cn-hangzhou, S3 account 123456789012 / us-east-1). Once listening it prints KEY=value lines
+seeded with the example jobs (COS account ${COS.account} / appId ${COS.appId} / ${COS.region}, OSS
+${OSS.region}, S3 account ${S3.account} / ${S3.region}). Once listening it prints KEY=value lines
 (COS_ENDPOINT, OSS_ENDPOINT, AWS_ENDPOINT_URL_S3_CONTROL and the sandbox's own credentials) to
 stdout, ready to export in another terminal:
 

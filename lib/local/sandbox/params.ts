@@ -2,11 +2,10 @@
  * Query-parameter rules the three providers share (the limits in CONTRACT.md); each provider's
  * operations turn a `false`/`undefined` here into its own error code and message.
  */
+import { MAX_PRIORITY, MAX_REASON_BYTES } from '../../providers/rules';
 import { JOB_STATUSES, type JobStatus } from '../../providers/types';
 import type { QueryParams } from './types';
 
-export const MAX_PRIORITY = 2_147_483_647;
-export const MAX_REASON_BYTES = 256;
 export const MAX_DESCRIPTION_CHARS = 256;
 
 /** A priority as sent on the wire: digits only (no sign, no exponent), 0–2147483647. */

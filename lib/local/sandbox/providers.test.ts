@@ -13,11 +13,7 @@ import type { JobControl, ProviderName, Target } from '../../providers/types';
 import { type Sandbox, startSandbox } from './server';
 import type { SeedJob } from './types';
 
-const TARGETS: Record<ProviderName, Target> = {
-  cos: { provider: 'cos', ...EXAMPLE.cos },
-  oss: { provider: 'oss', region: EXAMPLE.oss.region },
-  s3: { provider: 's3', ...EXAMPLE.s3 },
-};
+const TARGETS: Record<ProviderName, Target> = EXAMPLE;
 
 /** Per provider: a Suspended, an Active and a Complete job with ids in that provider's format. */
 const IDS: Record<ProviderName, { suspended: string; active: string; complete: string; missing: string }> = {

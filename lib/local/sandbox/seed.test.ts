@@ -2,11 +2,13 @@
  * The shipped seed set and generated benchmark sets: the example targets have the jobs the README's
  * examples rely on, ids look like the providers' own, and malformed seeds fail loudly.
  */
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE } from '../../../test/support/sandbox';
+import { EXAMPLE_TARGETS } from '../../providers/examples';
 import { PROVIDERS } from '../../providers/types';
 import { JOB_ID_PATTERNS, jobIdFromBytes } from './ids';
 import { DEFAULT_SEED_FILE, generateJobs, loadSeedFile, parseSeed } from './seed';
@@ -43,6 +45,16 @@ describe('events/sandbox-jobs.json', () => {
     const cos = jobs.filter((j) => j.provider === 'cos');
     expect(cos.every((j) => j.account === EXAMPLE.cos.account && j.region === EXAMPLE.cos.region)).toBe(true);
   });
+
+  it('seeds only the example targets (lib/providers/examples.ts), so the README and help address its jobs', () => {
+    const namespace = { cos: 'appId', oss: 'region', s3: 'account' } as const;
+    const example: Record<string, Record<string, string | undefined>> = EXAMPLE;
+    const outside = jobs.filter(
+      (j) => j[namespace[j.provider]] !== example[j.provider]![namespace[j.provider]],
+    );
+    expect(outside).toEqual([]);
+    expect(new Set(jobs.map((j) => j.provider))).toEqual(new Set(['cos', 'oss', 's3']));
+  });
 });
 
 describe('ids', () => {
@@ -75,7 +87,7 @@ describe('generateJobs', () => {
   it('numbers jobs oldest first, a minute apart', () => {
     const jobs = generateJobs(3, {
       provider: 'oss',
-      region: 'cn-hangzhou',
+      region: EXAMPLE_TARGETS.oss.region,
       ageMinutes: 100,
       status: 'Active',
     });
@@ -99,9 +111,9 @@ describe('parseSeed', () => {
   });
 
   it('accepts a bare array and ignores "$"-prefixed notes', () => {
-    expect(parseSeed([{ $comment: 'x', provider: 's3', account: '123456789012', status: 'New' }])).toEqual([
-      { provider: 's3', account: '123456789012', status: 'New' },
-    ]);
+    expect(
+      parseSeed([{ $comment: 'x', provider: 's3', account: EXAMPLE_TARGETS.s3.account, status: 'New' }]),
+    ).toEqual([{ provider: 's3', account: EXAMPLE_TARGETS.s3.account, status: 'New' }]);
   });
 
   it('names the missing namespace field', () => {

@@ -2,14 +2,16 @@
  * The job store: time applied lazily from an injected clock (so pace and the Suspended timeout are
  * exact, not timed), listing order and pagination, and scale (10,000 jobs in one namespace).
  */
+
 import { describe, expect, it } from 'vitest';
+import { EXAMPLE_TARGETS } from '../../providers/examples';
 import type { JobStatus } from '../../providers/types';
 import { ACTIVE_STEPS } from './lifecycle';
 import { generateJobs } from './seed';
 import { InvalidNextToken, JobStore } from './store';
 import type { Scope } from './types';
 
-const COS: Scope = { provider: 'cos', namespace: '1250000000' };
+const COS: Scope = { provider: 'cos', namespace: EXAMPLE_TARGETS.cos.appId };
 const STEP = 1000;
 
 function clockedStore(opts: { stepMs?: number | null; suspendedTimeoutMs?: number } = {}) {
@@ -165,13 +167,13 @@ describe('pace', () => {
   it('makes an id in the provider’s format when none is given, and refuses a duplicate', () => {
     const { store } = clockedStore();
     const oss = store.createJob(
-      { provider: 'oss', namespace: 'cn-hangzhou' },
+      { provider: 'oss', namespace: EXAMPLE_TARGETS.oss.region },
       { priority: 1, confirmationRequired: false },
     );
     expect(oss.jobId).toMatch(/^[A-Za-z0-9]{43}=$/);
     expect(() =>
       store.createJob(
-        { provider: 'oss', namespace: 'cn-hangzhou' },
+        { provider: 'oss', namespace: EXAMPLE_TARGETS.oss.region },
         { jobId: oss.jobId, priority: 1, confirmationRequired: false },
       ),
     ).toThrow(/already exists/);
@@ -286,8 +288,8 @@ describe('listing', () => {
 
   it('holds 10,000 Suspended nightly- jobs in one namespace and pages them all', () => {
     const { store } = clockedStore({ suspendedTimeoutMs: 30 * 24 * 3600 * 1000 });
-    store.seed(generateJobs(10_000, { provider: 's3', account: '123456789012' }), () => 'x');
-    const scope: Scope = { provider: 's3', namespace: '123456789012' };
+    store.seed(generateJobs(10_000, { provider: 's3', account: EXAMPLE_TARGETS.s3.account }), () => 'x');
+    const scope: Scope = { provider: 's3', namespace: EXAMPLE_TARGETS.s3.account };
     expect(store.count(scope)).toBe(10_000);
     let token: string | undefined;
     let total = 0;
@@ -307,7 +309,10 @@ describe('snapshot and restore', () => {
     const a = clockedStore();
     const job = create(a.store, true);
     a.tick(2 * STEP);
-    a.store.seed([{ provider: 'oss', region: 'cn-hangzhou', jobId: 'o1', status: 'Active' }], () => 'x');
+    a.store.seed(
+      [{ provider: 'oss', region: EXAMPLE_TARGETS.oss.region, jobId: 'o1', status: 'Active' }],
+      () => 'x',
+    );
     const snap = JSON.parse(JSON.stringify(a.store.snapshot()));
 
     const b = clockedStore();
@@ -317,7 +322,9 @@ describe('snapshot and restore', () => {
     expect(b.store.get(COS, job.jobId)!.status).toBe('Suspended');
     // The restored Active job keeps moving on the restored clock.
     b.tick(ACTIVE_STEPS * STEP);
-    expect(b.store.get({ provider: 'oss', namespace: 'cn-hangzhou' }, 'o1')!.status).toBe('Completing');
+    expect(b.store.get({ provider: 'oss', namespace: EXAMPLE_TARGETS.oss.region }, 'o1')!.status).toBe(
+      'Completing',
+    );
     const next = create(b.store, false);
     expect(next.seq).toBeGreaterThan(Math.max(...a.store.all().map((j) => j.seq)));
   });

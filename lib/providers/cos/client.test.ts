@@ -3,21 +3,18 @@
  * (path, query encoding, headers), a signature the verifier accepts, every answer decoded and
  * every documented error classified, plus timeouts and dropped connections.
  */
+
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ErrorKind } from '../errors';
+import { EXAMPLE_TARGETS } from '../examples';
 import { closeIdleConnections, type HttpRequest } from '../http';
 import type { Credentials, Target } from '../types';
 import { createCosControl } from './client';
 import { verifyCosRequest } from './sign';
 
-const TARGET: Target = {
-  provider: 'cos',
-  region: 'ap-guangzhou',
-  account: '100000000001',
-  appId: '1250000000',
-};
+const TARGET: Target = EXAMPLE_TARGETS.cos;
 const KEYS: Credentials = { accessKeyId: 'AKIDclientTest', secretAccessKey: 'client-secret-key' };
 const NOW_MS = 1_790_000_000_750;
 const NOW_S = 1_790_000_000;
@@ -109,7 +106,7 @@ describe('requests on the wire', () => {
       `/jobs/${JOB_PATH}/status?requestedJobStatus=Ready&statusUpdateReason=${REASON_QUERY}`,
     );
     expect(r.headers.host).toBe(`127.0.0.1:${port}`);
-    expect(r.headers['x-cos-appid']).toBe('1250000000');
+    expect(r.headers['x-cos-appid']).toBe(EXAMPLE_TARGETS.cos.appId);
     expect(r.headers['x-cos-security-token']).toBeUndefined();
     expect(r.headers['content-length']).toBe('0');
     expect(r.headers.authorization).toMatch(
@@ -387,7 +384,10 @@ describe('errors', () => {
   });
 
   it.each<[string, Target]>([
-    ['no appId', { provider: 'cos', region: 'ap-guangzhou', account: '100000000001' }],
+    [
+      'no appId',
+      { provider: 'cos', region: EXAMPLE_TARGETS.cos.region, account: EXAMPLE_TARGETS.cos.account },
+    ],
     ['a non-numeric appId', { ...TARGET, appId: '125\r\nx-evil: 1' }],
     ['a region that would shape the host', { ...TARGET, region: 'evil.com/x' }],
   ])('a target with %s is refused before anything is sent', async (_name, target) => {

@@ -1,7 +1,8 @@
 /**
  * The Tencent COS `JobControl`: wires the codec (`wire.ts`) and the signer (`sign.ts`) to the shared
- * keep-alive transport. Everything per call is the minimum: the endpoint is parsed once per target,
- * the parser and patterns live at module level, so a call costs a signature and a round trip.
+ * keep-alive transport through `../signed-call.ts`, which OSS shares. Everything per call is the
+ * minimum: the endpoint is parsed once per target, the parser and patterns live at module level,
+ * so a call costs a signature and a round trip.
  *
  * @example
  * const cos = createCosControl({ credentials: cosCredentialsFromEnv() });
@@ -10,11 +11,10 @@
  */
 
 import { endpointResolver } from '../endpoint';
-import { clockOffsetFrom, isClockSkew, ProviderError, redirectError } from '../errors';
-import { type HttpRequest, type HttpResponse, type SendOptions, send } from '../http';
+import { ProviderError } from '../errors';
 import { APPID_PATTERN, RULES } from '../rules';
-import type { CallOptions, CredentialSource, JobControl, JobPage, Target } from '../types';
-import { type AnswerMeta, headerText, malformed } from '../xml';
+import { type Decode, type SignedCallOptions, sameJob, signedCaller } from '../signed-call';
+import type { CallOptions, Credentials, JobControl, JobPage, Target } from '../types';
 import { cosAuthorization } from './sign';
 import {
   type CosHttpCall,
@@ -26,89 +26,52 @@ import {
   UpdateJobStatus,
 } from './wire';
 
-export interface CosControlOptions {
+export interface CosControlOptions extends SignedCallOptions {
   /** Template with `{account}` / `{region}`; default `https://{account}.cos-control.{region}.myqcloud.com`; a plain `http://127.0.0.1:PORT` works. */
   endpoint?: string | undefined;
-  credentials: CredentialSource;
-  /** Default per-request timeout (the transport's default when absent); a call's own `timeoutMs` wins. */
-  timeoutMs?: number | undefined;
-  /** Clock for the signature's key time, epoch ms. */
-  now?: (() => number) | undefined;
-  /** Replaces the HTTP transport (an in-process sandbox, a test); `send` from `http.ts` by default. */
-  transport?: ((req: HttpRequest, opts: SendOptions) => Promise<HttpResponse>) | undefined;
 }
 
 const CURSOR = /^(\d{1,3}):(.*)$/s;
+
+const COS_WIRE = { label: 'COS', requestIdHeader: 'x-cos-request-id', decodeError };
 
 function invalidTarget(message: string): ProviderError {
   return new ProviderError({ kind: 'invalid', code: 'InvalidArgument', message });
 }
 
-/** An answer about another job than the one asked about cannot be trusted as this job's. */
-const sameJob =
-  <R extends { jobId: string }>(jobId: string, decode: (body: string, meta: AnswerMeta) => R) =>
-  (body: string, meta: AnswerMeta): R => {
-    const r = decode(body, meta);
-    if (r.jobId !== jobId) throw malformed('COS', 'an answer about another job', meta);
-    return r;
-  };
-
 export function createCosControl(opts: CosControlOptions): JobControl {
   const template = opts.endpoint ?? RULES.cos.defaultEndpoint;
-  const transport = opts.transport ?? send;
-  const now = opts.now ?? Date.now;
   const originFor = endpointResolver('COS', template);
 
-  // How far the server's clock is ahead of ours, learnt from a skew refusal.
-  let clockOffsetMs = 0;
+  const signed = signedCaller(COS_WIRE, opts);
 
   async function call<T>(
     target: Target,
     op: CosHttpCall,
-    decode: (body: string, meta: AnswerMeta) => T,
+    decode: Decode<T>,
     callOpts: CallOptions | undefined,
   ): Promise<T> {
     const appId = target.appId;
     if (appId === undefined || !APPID_PATTERN.test(appId))
       throw invalidTarget('a COS target needs appId (sent as x-cos-appid): 1–64 digits');
     const origin = originFor(target);
-    const creds = await opts.credentials();
-    const literals = [creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? ''];
-    const path = op.path + queryString(op.query);
-    try {
-      for (let attempt = 0; ; attempt++) {
-        const localNow = now();
-        const headers: Record<string, string> = { host: origin.host, 'x-cos-appid': appId };
-        if (creds.sessionToken) headers['x-cos-security-token'] = creds.sessionToken;
-        headers.authorization = cosAuthorization(
-          { method: op.method, pathname: op.pathname, query: op.query, headers },
-          { secretId: creds.accessKeyId, secretKey: creds.secretAccessKey },
-          // One second early, as the official SDKs do: a server clock a little behind ours must not
-          // see a signature that starts in the future.
-          { now: Math.floor((localNow + clockOffsetMs) / 1000) - 1 },
-        );
-        const res = await transport(
-          {
-            method: op.method,
-            url: origin.base + path,
-            target: { protocol: origin.protocol, hostname: origin.hostname, port: origin.port, path },
-            headers,
-          },
-          { timeoutMs: callOpts?.timeoutMs ?? opts.timeoutMs, signal: callOpts?.signal },
-        );
-        const meta = { httpStatus: res.status, requestId: headerText(res.headers['x-cos-request-id']) };
-        if (res.status >= 200 && res.status < 300) return decode(res.body, meta);
-        if (res.status >= 300 && res.status < 400)
-          throw redirectError('COS', res.status, origin.base, meta.requestId);
-        const err = decodeError(res.status, res.headers, res.body);
-        // Our clock is off: sign again on the server's clock, once (see `clockOffsetFrom`).
-        const offset = isClockSkew(err.code, err.message) ? clockOffsetFrom(res.headers, localNow) : null;
-        if (attempt > 0 || offset === null) throw err;
-        clockOffsetMs = offset;
-      }
-    } catch (e) {
-      throw e instanceof ProviderError ? e.withoutLiterals(literals) : e;
-    }
+    const sign = (creds: Credentials, serverNowMs: number) => {
+      const headers: Record<string, string> = { host: origin.host, 'x-cos-appid': appId };
+      if (creds.sessionToken) headers['x-cos-security-token'] = creds.sessionToken;
+      headers.authorization = cosAuthorization(
+        { method: op.method, pathname: op.pathname, query: op.query, headers },
+        { secretId: creds.accessKeyId, secretKey: creds.secretAccessKey },
+        // One second early, as the official SDKs do: a server clock a little behind ours must not
+        // see a signature that starts in the future.
+        { now: Math.floor(serverNowMs / 1000) - 1 },
+      );
+      return headers;
+    };
+    return signed(
+      { method: op.method, origin, path: op.path + queryString(op.query), sign },
+      decode,
+      callOpts,
+    );
   }
 
   return {
@@ -117,7 +80,7 @@ export function createCosControl(opts: CosControlOptions): JobControl {
       return call(
         target,
         UpdateJobStatus.request(jobId, requested, reason),
-        sameJob(jobId, UpdateJobStatus.response),
+        sameJob('COS', jobId, UpdateJobStatus.response),
         callOpts,
       );
     },
@@ -125,7 +88,7 @@ export function createCosControl(opts: CosControlOptions): JobControl {
       return call(
         target,
         UpdateJobPriority.request(jobId, priority),
-        sameJob(jobId, UpdateJobPriority.response),
+        sameJob('COS', jobId, UpdateJobPriority.response),
         callOpts,
       );
     },

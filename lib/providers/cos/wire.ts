@@ -16,10 +16,12 @@ import {
   malformed as malformedAnswer,
   optional,
   priority as priorityOf,
+  priorityResult,
   progressOf,
   reportOf,
   requiredText as required,
   rootElement,
+  statusResult,
   xmlParser,
 } from '../xml';
 import { rfc3986 } from './sign';
@@ -103,14 +105,7 @@ export const UpdateJobStatus = {
     }
     return { method: 'POST', ...jobPath(jobId, '/status'), query };
   },
-  response(body: string, meta: AnswerMeta = OK): StatusResult {
-    const r = root(body, 'UpdateJobStatusResult', meta);
-    return {
-      jobId: requiredText(r, 'JobId', 'UpdateJobStatusResult', meta),
-      status: requiredText(r, 'Status', 'UpdateJobStatusResult', meta),
-      statusUpdateReason: optional(r.StatusUpdateReason),
-    };
-  },
+  response: (body: string, meta: AnswerMeta = OK): StatusResult => statusResult('COS', parser, body, meta),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -122,12 +117,8 @@ export const UpdateJobPriority = {
       throw invalid(`priority must be an integer 0–${MAX_PRIORITY}`);
     return { method: 'POST', ...jobPath(jobId, '/priority'), query: { priority: String(priority) } };
   },
-  response(body: string, meta: AnswerMeta = OK): PriorityResult {
-    const r = root(body, 'UpdateJobPriorityResult', meta);
-    const priority = priorityOf(r.Priority);
-    if (priority === null) throw malformed('an UpdateJobPriorityResult without a valid Priority', meta);
-    return { jobId: requiredText(r, 'JobId', 'UpdateJobPriorityResult', meta), priority };
-  },
+  response: (body: string, meta: AnswerMeta = OK): PriorityResult =>
+    priorityResult('COS', parser, body, meta),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -2,10 +2,12 @@
  * The OSS client against a recording HTTP server on 127.0.0.1: the exact bytes it sends, that
  * the sandbox's verifier accepts its signature, how each answer is read and each failure typed.
  */
+
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ErrorKind } from '../errors';
+import { EXAMPLE_TARGETS } from '../examples';
 import { closeIdleConnections } from '../http';
 import type { Credentials, JobControl, Target } from '../types';
 import { createOssControl } from './client';
@@ -19,7 +21,7 @@ const KEYS: Credentials = {
   secretAccessKey: 'client-test-secret-0123456789',
 };
 const TEMP: Credentials = { ...KEYS, sessionToken: 'CAIS+client/test/token==' };
-const HANGZHOU: Target = { provider: 'oss', region: 'cn-hangzhou' };
+const HANGZHOU: Target = EXAMPLE_TARGETS.oss;
 
 type Reply = { status: number; body?: string; headers?: Record<string, string> } | 'hang' | 'reset';
 
@@ -181,7 +183,11 @@ describe('requests on the wire, byte for byte, and their answers', () => {
     expect(r.headers.authorization).toMatch(
       /^OSS4-HMAC-SHA256 Credential=LTAI5tClientTest\/20261124\/cn-hangzhou\/oss\/aliyun_v4_request,AdditionalHeaders=host,Signature=[0-9a-f]{64}$/,
     );
-    expect(verify(r)).toEqual({ ok: true, accessKeyId: KEYS.accessKeyId, region: 'cn-hangzhou' });
+    expect(verify(r)).toEqual({
+      ok: true,
+      accessKeyId: KEYS.accessKeyId,
+      region: EXAMPLE_TARGETS.oss.region,
+    });
   });
 
   it('sends and signs the security token of temporary keys, for the target region', async () => {

@@ -1,8 +1,8 @@
 /**
  * Alibaba OSS batch-job control: `wire` says what to send, `sign` signs it (V4), the shared
- * keep-alive transport sends it, `wire` reads the answer. Everything per target that does not
- * change between calls (origin, Host) is computed once, so a call is a few string joins, one
- * HMAC chain and one small XML parse.
+ * keep-alive transport sends it (`../signed-call.ts`, shared with COS), `wire` reads the answer.
+ * Everything per target that does not change between calls (origin, Host) is computed once, so a
+ * call is a few string joins, one HMAC chain and one small XML parse.
  *
  * @example
  * const oss = createOssControl({ credentials: ossCredentialsFromEnv() });
@@ -10,11 +10,9 @@
  */
 
 import { endpointResolver } from '../endpoint';
-import { clockOffsetFrom, isClockSkew, ProviderError, redirectError } from '../errors';
-import { type HttpRequest, type HttpResponse, type SendOptions, send } from '../http';
 import { RULES } from '../rules';
-import type { CallOptions, CredentialSource, JobControl, Target } from '../types';
-import { type AnswerMeta, headerText, malformed } from '../xml';
+import { type Decode, type SignedCallOptions, sameJob, signedCaller } from '../signed-call';
+import type { CallOptions, Credentials, JobControl, Target } from '../types';
 import { ossAuthorization, ossDate, UNSIGNED_PAYLOAD } from './sign';
 import {
   DescribeJob,
@@ -26,86 +24,45 @@ import {
   UpdateJobStatus,
 } from './wire';
 
-export interface OssControlOptions {
+export interface OssControlOptions extends SignedCallOptions {
   /** Endpoint template with a `{region}` placeholder; default `https://oss-{region}.aliyuncs.com`. */
   endpoint?: string | undefined;
-  credentials: CredentialSource;
-  /** Default per-request timeout (a call's own `timeoutMs` wins). */
-  timeoutMs?: number | undefined;
-  /** Clock for `x-oss-date`, in epoch ms; tests pin it. */
-  now?: (() => number) | undefined;
-  /** Replaces the HTTP transport (a test, a benchmark capturing the bytes); `send` from `http.ts` by default. */
-  transport?: ((req: HttpRequest, opts: SendOptions) => Promise<HttpResponse>) | undefined;
 }
 
 // Signing `host` binds the signature to the endpoint it was meant for.
 const SIGNED_EXTRA = ['host'];
 
+const OSS_WIRE = { label: 'OSS', requestIdHeader: 'x-oss-request-id', decodeError };
+
 export function createOssControl(opts: OssControlOptions): JobControl {
   const template = opts.endpoint ?? RULES.oss.defaultEndpoint;
-  const now = opts.now ?? Date.now;
-  const transport = opts.transport ?? send;
   const endpointFor = endpointResolver('OSS', template);
-  // How far the server's clock is ahead of ours, learnt from a RequestTimeTooSkewed answer.
-  let clockOffsetMs = 0;
+  const signed = signedCaller(OSS_WIRE, opts);
 
   async function call<T>(
     target: Target,
     op: OssOperation,
-    decode: (body: string, meta: AnswerMeta) => T,
+    decode: Decode<T>,
     callOpts: CallOptions | undefined,
   ): Promise<T> {
-    const ep = endpointFor(target);
-    const creds = await opts.credentials();
-    const literals = [creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? ''];
-    try {
-      for (let attempt = 0; ; attempt++) {
-        const localNow = now();
-        const date = new Date(localNow + clockOffsetMs);
-        const headers: Record<string, string> = {
-          host: ep.host,
-          'x-oss-date': ossDate(date),
-          'x-oss-content-sha256': UNSIGNED_PAYLOAD,
-        };
-        if (creds.sessionToken) headers['x-oss-security-token'] = creds.sessionToken;
-        headers.authorization = ossAuthorization(
-          { method: op.method, pathname: '/', query: op.query, headers },
-          { accessKeyId: creds.accessKeyId, accessKeySecret: creds.secretAccessKey },
-          { region: target.region, date, additionalHeaders: SIGNED_EXTRA },
-        );
-        const path = `/?${encodeQuery(op.query)}`;
-        const res = await transport(
-          {
-            method: op.method,
-            url: ep.base + path,
-            target: { protocol: ep.protocol, hostname: ep.hostname, port: ep.port, path },
-            headers,
-          },
-          { timeoutMs: callOpts?.timeoutMs ?? opts.timeoutMs, signal: callOpts?.signal },
-        );
-        const meta = { httpStatus: res.status, requestId: headerText(res.headers['x-oss-request-id']) };
-        if (res.status >= 200 && res.status < 300) return decode(res.body, meta);
-        if (res.status >= 300 && res.status < 400)
-          throw redirectError('OSS', res.status, ep.base, meta.requestId);
-        const err = decodeError(res.status, res.headers, res.body);
-        // Our clock is off: sign again on the server's clock, once (see `clockOffsetFrom`).
-        const offset = isClockSkew(err.code, err.message) ? clockOffsetFrom(res.headers, localNow) : null;
-        if (attempt > 0 || offset === null) throw err;
-        clockOffsetMs = offset;
-      }
-    } catch (e) {
-      throw e instanceof ProviderError ? e.withoutLiterals(literals) : e;
-    }
-  }
-
-  /** An answer about another job than the one asked about cannot be trusted as this job's. */
-  const sameJob =
-    <R extends { jobId: string }>(jobId: string, decode: (body: string, meta: AnswerMeta) => R) =>
-    (body: string, meta: AnswerMeta): R => {
-      const r = decode(body, meta);
-      if (r.jobId !== jobId) throw malformed('OSS', 'an answer about another job', meta);
-      return r;
+    const origin = endpointFor(target);
+    const sign = (creds: Credentials, serverNowMs: number) => {
+      const date = new Date(serverNowMs);
+      const headers: Record<string, string> = {
+        host: origin.host,
+        'x-oss-date': ossDate(date),
+        'x-oss-content-sha256': UNSIGNED_PAYLOAD,
+      };
+      if (creds.sessionToken) headers['x-oss-security-token'] = creds.sessionToken;
+      headers.authorization = ossAuthorization(
+        { method: op.method, pathname: '/', query: op.query, headers },
+        { accessKeyId: creds.accessKeyId, accessKeySecret: creds.secretAccessKey },
+        { region: target.region, date, additionalHeaders: SIGNED_EXTRA },
+      );
+      return headers;
     };
+    return signed({ method: op.method, origin, path: `/?${encodeQuery(op.query)}`, sign }, decode, callOpts);
+  }
 
   return {
     provider: 'oss',
@@ -113,7 +70,7 @@ export function createOssControl(opts: OssControlOptions): JobControl {
       return call(
         target,
         UpdateJobStatus.request(jobId, requested, reason),
-        sameJob(jobId, UpdateJobStatus.response),
+        sameJob('OSS', jobId, UpdateJobStatus.response),
         callOpts,
       );
     },
@@ -121,7 +78,7 @@ export function createOssControl(opts: OssControlOptions): JobControl {
       return call(
         target,
         UpdateJobPriority.request(jobId, priority),
-        sameJob(jobId, UpdateJobPriority.response),
+        sameJob('OSS', jobId, UpdateJobPriority.response),
         callOpts,
       );
     },

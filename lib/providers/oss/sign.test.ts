@@ -2,9 +2,10 @@
  * The OSS V4 signer, pinned to the ali-oss SDK's `authorizationV4` (a dev dependency used only as
  * an oracle here) on real batch-job requests, and the server-side verifier that the sandbox uses.
  */
-import { createRequire } from 'node:module';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { aliSign } from '../../../test/support/sandbox';
 import {
   canonicalRequest,
   MAX_SKEW_MS,
@@ -15,20 +16,6 @@ import {
   verifyOssRequest,
 } from './sign';
 import { encodeQuery } from './wire';
-
-interface AliSignUtils {
-  authorizationV4(
-    accessKeyId: string,
-    accessKeySecret: string,
-    region: string,
-    method: string,
-    request: { headers: Record<string, string>; queries: Record<string, string | null> },
-    bucketName?: string,
-    objectName?: string,
-    additionalHeaders?: string[],
-  ): string;
-}
-const aliOss = createRequire(import.meta.url)('ali-oss/lib/common/signUtils.js') as AliSignUtils;
 
 const JOB_ID = 'MzRjZGU2NGQ3YTY5NGRhMTkxZmZhYzY5OTM5YTcxYWU=';
 const KEY = { accessKeyId: 'LTAI5tExampleKeyId', accessKeySecret: 'exampleSecretKey0123456789abcdef' };
@@ -154,7 +141,7 @@ describe('ossAuthorization agrees byte for byte with ali-oss authorizationV4', (
       date,
       additionalHeaders: additional,
     });
-    const theirs = aliOss.authorizationV4(
+    const theirs = aliSign.authorizationV4(
       KEY.accessKeyId,
       KEY.accessKeySecret,
       region,
@@ -188,7 +175,7 @@ describe('ossAuthorization agrees byte for byte with ali-oss authorizationV4', (
           date: DATE,
           additionalHeaders: ['host'],
         });
-        const theirs = aliOss.authorizationV4(
+        const theirs = aliSign.authorizationV4(
           KEY.accessKeyId,
           KEY.accessKeySecret,
           'cn-hangzhou',
@@ -320,7 +307,7 @@ describe('verifyOssRequest', () => {
   it('accepts what the ali-oss SDK signed, without AdditionalHeaders, with a space after commas', () => {
     const headers = headersFor(DATE, 'oss-cn-shanghai.aliyuncs.com');
     const queries = { batchJob: null, batchJobStatuses: 'Suspended|Active', 'max-keys': '10' };
-    const auth = aliOss
+    const auth = aliSign
       .authorizationV4(KEY.accessKeyId, KEY.accessKeySecret, 'cn-shanghai', 'GET', { headers, queries })
       .replace(',Signature', ', Signature');
     const r = verifyOssRequest(

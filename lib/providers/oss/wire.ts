@@ -19,10 +19,12 @@ import {
   malformed as malformedAnswer,
   optional,
   priority as priorityOf,
+  priorityResult,
   progressOf,
   reportOf,
   requiredText,
   rootElement,
+  statusResult,
   xmlParser,
 } from '../xml';
 import { ossEncode } from './sign';
@@ -70,14 +72,7 @@ export const UpdateJobStatus = {
     }
     return { method: 'POST', query };
   },
-  response(body: string, meta: AnswerMeta = OK): StatusResult {
-    const r = root(body, 'UpdateJobStatusResult', meta);
-    return {
-      jobId: required(r, 'JobId', 'UpdateJobStatusResult', meta),
-      status: required(r, 'Status', 'UpdateJobStatusResult', meta),
-      statusUpdateReason: optional(r.StatusUpdateReason),
-    };
-  },
+  response: (body: string, meta: AnswerMeta = OK): StatusResult => statusResult('OSS', parser, body, meta),
 };
 
 // ── UpdateJobPriority: POST /?batchJobPriority&batchJobId=&targetPriority=
@@ -92,12 +87,8 @@ export const UpdateJobPriority = {
       query: { batchJobPriority: null, batchJobId: jobId, targetPriority: String(priority) },
     };
   },
-  response(body: string, meta: AnswerMeta = OK): PriorityResult {
-    const r = root(body, 'UpdateJobPriorityResult', meta);
-    const priority = priorityOf(r.Priority);
-    if (priority === null) throw malformed('an UpdateJobPriorityResult without a valid Priority', meta);
-    return { jobId: required(r, 'JobId', 'UpdateJobPriorityResult', meta), priority };
-  },
+  response: (body: string, meta: AnswerMeta = OK): PriorityResult =>
+    priorityResult('OSS', parser, body, meta),
 };
 
 // ── DescribeJob: GET /?batchJob&batchJobId=

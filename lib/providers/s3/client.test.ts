@@ -3,19 +3,21 @@
  * query encoding, account header, host, SigV4), the answers it decodes, and every documented
  * error as the `ProviderError` the controller decides on.
  */
+
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../errors';
+import { EXAMPLE_TARGETS } from '../examples';
 import type { Target } from '../types';
 import { configuredEndpoint, createS3Control, type S3JobControl } from './client';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
 const NS = 'http://awss3control.amazonaws.com/doc/2018-08-20/';
-const ACCOUNT = '123456789012';
+const ACCOUNT = EXAMPLE_TARGETS.s3.account;
 const TARGET: Target = { provider: 's3', region: 'us-east-1', account: ACCOUNT };
 const JOB = '53dc6228-c50b-46f7-8ad7-65e7159f1aae';
 const CREDS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };

@@ -9,6 +9,7 @@
  * await s3.updateStatus({ provider: 's3', region: 'us-east-1', account: '123456789012' },
  *   'job-0001', 'Ready', 'off-peak window opened');
  */
+
 import {
   DescribeJobCommand,
   ListJobsCommand,
@@ -18,6 +19,7 @@ import {
   UpdateJobStatusCommand,
 } from '@aws-sdk/client-s3-control';
 import { isClockSkew, ProviderError } from '../errors';
+import { EXAMPLE_TARGETS } from '../examples';
 import { DEFAULT_TIMEOUT_MS } from '../http';
 import { fillEndpoint, MAX_PRIORITY, REGION_PATTERN, REGION_RULE, RULES } from '../rules';
 import type {
@@ -282,7 +284,7 @@ function checkJobId(jobId: string): void {
 function checkEndpoint(endpoint: string): void {
   let url: URL;
   try {
-    url = new URL(fillEndpoint(endpoint, 'us-east-1', '123456789012'));
+    url = new URL(fillEndpoint(endpoint, EXAMPLE_TARGETS.s3.region, EXAMPLE_TARGETS.s3.account));
   } catch {
     // Not echoed: an endpoint may carry userinfo.
     throw new Error('the S3 Control endpoint is not a valid URL');

@@ -6,7 +6,7 @@
  * TENCENTCLOUD_CREDENTIALS_PARAMETER → {"secretId": "…", "secretKey": "…"}
  * ALIBABA_CLOUD_CREDENTIALS_PARAMETER → {"accessKeyId": "…", "accessKeySecret": "…"}
  */
-import type { CredentialSource, Credentials, ProviderName } from '../providers/types';
+import type { CredentialSource, Credentials, ProviderName } from './types';
 
 /** Keys are re-read this often, so a rotation reaches warm functions. */
 const MAX_AGE_SECONDS = 300;
