@@ -48,19 +48,24 @@ export interface Ticker {
   stop(): Promise<void>;
 }
 
-/** `last tick 01:05:00Z · actions 2 (2 enqueued) · holds 3 · unlisted cos#… · verdicts succeeded 1` */
-export function tickerLine(t: Ticker): string {
+/**
+ * `tick   <time> · actions 2 (2 enqueued) · holds 3 · unlisted cos#… · verdicts succeeded 1`;
+ * `time` formats an instant (the live view: wall time with offset, as it shows fire times).
+ */
+export function tickerLine(
+  t: Ticker,
+  time: (ms: number) => string = (ms) => new Date(ms).toISOString(),
+): string {
   const v = Object.entries(t.verdicts)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
   const verdicts = `verdicts ${v || '0'}`;
   const l = t.last;
-  if (!l)
-    return `tick   every ${Math.round(t.periodMs / 1000)} s, first at ${new Date(t.next).toISOString().slice(11, 19)}Z · ${verdicts}`;
-  if (l.error) return `tick   ${l.tickTime.slice(11, 19)}Z failed: ${l.error} · ${verdicts}`;
+  if (!l) return `tick   every ${Math.round(t.periodMs / 1000)} s, first at ${time(t.next)} · ${verdicts}`;
+  if (l.error) return `tick   ${time(Date.parse(l.tickTime))} failed: ${l.error} · ${verdicts}`;
   return [
-    `tick   ${l.tickTime.slice(11, 19)}Z`,
+    `tick   ${time(Date.parse(l.tickTime))}`,
     `actions ${l.actions} (${l.enqueued} enqueued)`,
     `holds ${l.holds}`,
     ...(l.unlisted.length ? [`unlisted ${l.unlisted.join(', ')}`] : []),

@@ -603,6 +603,7 @@ function liveView(
   timers: ScheduleTimer[],
   ticker?: Ticker,
 ): LiveView {
+  const localZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   let lines = 0;
   let busy = false;
   let stopped = false;
@@ -646,7 +647,7 @@ function liveView(
       `queue  requests ${req} · in flight ${inFlight()} · results ${res} · dead-lettered ${dlq}${dlq !== '0' && dlq !== '-' && dlq !== '?' ? ' (jobctl redrive)' : ''}`,
       `done   ${summary(counts)}`,
       `next   ${next.length ? next.join(' · ') : 'no schedules enabled (--all-schedules fires the examples)'}`,
-      ...(ticker ? [tickerLine(ticker)] : []),
+      ...(ticker ? [tickerLine(ticker, (ms) => wallTime(new Date(ms).toISOString(), localZone))] : []),
     ];
     paint(last);
   };
