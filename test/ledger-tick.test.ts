@@ -287,6 +287,19 @@ describe('the ledger in the reconcile tick, on the real parts', () => {
     expect(h.json<{ kind: string }>().map((e) => e.kind)).toContain('closed');
   });
 
+  it('with no policies at all a tick still follows the watched jobs', async () => {
+    const p = await start([seed(1, 'go-1')]);
+    await tick(p, clock); // confirmed through the queue: watched from its outcome
+    await apply(p);
+    advance(p, 10);
+    const rt = { ...p.s.runtime, ledger: p.ledger } as Runtime;
+    const r = await createReconcileHandler(rt, [], p.s.env)({ tickTime: iso(clock) }, context());
+    expect(r.policies).toEqual([]);
+    expect(r.ledger).toMatchObject({ ok: true, described: 1, settled: 1, verdicts: { succeeded: 1 } });
+    await results(p);
+    expect(settled().map((m) => [m.jobId, m.verdict])).toEqual([[id(1), 'succeeded']]);
+  });
+
   it('two racing ticks publish one verdict', async () => {
     const p = await start([seed(1, 'hold-1')]);
     await tick(p, clock);
