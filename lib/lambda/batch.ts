@@ -16,9 +16,18 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Controller } from '../core/controller';
 import { classify, errorOf, type Outcome } from '../core/outcome';
 import { createRunner, keyOfBody, type Turn } from '../core/runner';
-import type { SelectTransition, Transition } from '../core/transition';
+import {
+  type JobTransition,
+  parseTransitionBody,
+  type SelectTransition,
+  type Transition,
+} from '../core/transition';
+import { applyGuarded } from './guarded';
+import type { Ledger } from './ledger';
+import type { Observer } from './observe';
 import type { FanoutReport, Publisher } from './publisher';
 import { type QueueMessage, type SendReport, sqsJson } from './sqs';
+import type { StateStore } from './state';
 
 export interface BatchDeps {
   controller: Controller;
@@ -31,6 +40,15 @@ export interface BatchDeps {
   now?: () => number;
   onOutcome?: (o: Outcome) => void;
   onFanout?: (r: FanoutReport) => void;
+  /**
+   * The shared transition state: every job transition goes through applyGuarded (idempotent per
+   * id, ordered per job and attribute). Absent or null: applied unguarded (no table configured).
+   */
+  state?: StateStore | null | undefined;
+  /** Each published outcome is recorded here (never blocking the record for long, never failing it). */
+  ledger?: Pick<Ledger, 'recordOutcome'> | null | undefined;
+  /** Its logger says when the ledger could not record an outcome. */
+  observer?: Pick<Observer, 'logger'> | undefined;
 }
 
 export interface RemainingTime {
@@ -104,10 +122,36 @@ async function handleOne(
   deps: BatchDeps,
 ): Promise<void> {
   const trigger = { type: 'sqs' as const, messageId: record.messageId };
+  const parsed = deps.state ? parseTransitionBody(record.body) : null;
+  if (parsed?.ok && !('select' in parsed.value)) {
+    const t = parsed.value;
+    // TryLater (another delivery or transition of the job in flight) propagates: the record fails
+    // unprocessed, nothing published.
+    const { outcome } = await applyGuarded(
+      t,
+      trigger,
+      { id: record.messageId, deadline, hardDeadline, sentAt: sentAtOf(record) },
+      {
+        state: deps.state!,
+        controller: deps.controller,
+        publish: async (o, by) => {
+          deps.onOutcome?.(o);
+          await deps.publisher.publish(o, by);
+        },
+        ...(deps.now ? { now: deps.now } : {}),
+      },
+    );
+    await record_(outcome, t, hardDeadline, deps);
+    if (outcome.outcome === 'failed')
+      throw new Error(`transition failed: ${outcome.error?.code ?? 'unknown'}`);
+    return;
+  }
+  // Invalid messages and selects: nothing to guard (an invalid body changes nothing; a select's
+  // fan-out is idempotent by derived ids, each guarded when it arrives).
   const result = await deps.controller.handleBody(record.body, trigger, { id: record.messageId, deadline });
   if ('select' in result) {
     const report = await fanOut(
-      result.select,
+      withRequestedAt(result.select, sentAtOf(record) ?? (deps.now ?? Date.now)()),
       record.messageId,
       `sqs:${record.messageId}`,
       { deadline, hardDeadline },
@@ -120,6 +164,47 @@ async function handleOne(
   deps.onOutcome?.(result);
   await deps.publisher.publish(result, hardDeadline);
   if (result.outcome === 'failed') throw new Error(`transition failed: ${result.error?.code ?? 'unknown'}`);
+}
+
+/** SQS SentTimestamp (epoch ms), when the record carries a valid one. */
+function sentAtOf(record: SQSRecord): number | undefined {
+  const n = Number(record.attributes.SentTimestamp);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** A transition stamped with when it was requested, unless it says so itself. */
+export function withRequestedAt<T extends Transition>(t: T, at: number | string): T {
+  if (t.requestedAt !== undefined) return t;
+  return { ...t, requestedAt: typeof at === 'string' ? at : new Date(at).toISOString() };
+}
+
+/** Longest a record waits for the ledger: its write is history, not the transition's outcome. */
+const LEDGER_WAIT_MS = 1_000;
+
+/** The published outcome into the ledger; never fails the record, and waits for it briefly at most. */
+async function record_(outcome: Outcome, t: JobTransition, hardDeadline: number, deps: BatchDeps) {
+  if (!deps.ledger) return;
+  const asked = {
+    appId: t.appId ?? null,
+    ...(t.action === 'UpdateJobStatus'
+      ? {
+          requestedJobStatus: t.requestedJobStatus,
+          ...(t.statusUpdateReason !== undefined ? { statusUpdateReason: t.statusUpdateReason } : {}),
+        }
+      : { priority: t.priority }),
+  };
+  const now = deps.now ?? Date.now;
+  const wait = Math.max(0, Math.min(LEDGER_WAIT_MS, hardDeadline - now()));
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([
+    deps.ledger.recordOutcome(outcome, asked),
+    new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), wait);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (r === null) deps.observer?.logger.warn('ledger: outcome not recorded in time', { id: outcome.id });
+  else if (!r.recorded && r.reason !== 'no-job')
+    deps.observer?.logger.warn('ledger: outcome not recorded', { id: outcome.id, reason: r.reason });
 }
 
 /** Messages handed to `enqueue` at a time by a fan-out: ten SendMessageBatch calls in parallel. */

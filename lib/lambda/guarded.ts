@@ -18,7 +18,7 @@
  *   sentAt: Number(record.attributes.SentTimestamp) }, { state, controller, publish });
  */
 import type { Controller } from '../core/controller';
-import type { Outcome, OutcomeError, OutcomeKind, Trigger } from '../core/outcome';
+import { type Frame, failed, type Outcome, superseded, type Trigger } from '../core/outcome';
 import { type JobTransition, targetOf } from '../core/transition';
 import { type Attribute, jobKey, type StateStore, StateUnavailable } from './state';
 
@@ -71,18 +71,15 @@ export async function applyGuarded(
     t.requestedAt !== undefined && Date.parse(t.requestedAt) <= received + MAX_CLOCK_SKEW_MS
       ? t.requestedAt
       : new Date(t.requestedAt === undefined ? received : received + MAX_CLOCK_SKEW_MS).toISOString();
-  const verdict = (kind: OutcomeKind, error: OutcomeError): Outcome => ({
-    id,
-    provider: t.provider,
-    region: t.region,
-    account: t.account ?? null,
-    jobId: t.jobId,
-    action: t.action,
-    outcome: kind,
-    status: null,
-    priority: null,
-    error,
-    attempts: 0,
+  const frame = (): Frame => ({
+    subject: {
+      id,
+      provider: t.provider,
+      region: t.region,
+      account: t.account ?? null,
+      jobId: t.jobId,
+      action: t.action,
+    },
     trigger,
     startedAt,
     finishedAt: new Date(now()).toISOString(),
@@ -92,7 +89,7 @@ export async function applyGuarded(
     return { outcome, republished };
   };
   const unavailable = (e: StateUnavailable) =>
-    publish(verdict('failed', { code: e.code, message: e.message, httpStatus: null, requestId: null }));
+    publish(failed(frame(), { code: e.code, message: e.message, httpStatus: null, requestId: null }));
 
   let begun: Awaited<ReturnType<StateStore['begin']>>;
   try {
@@ -130,12 +127,7 @@ export async function applyGuarded(
     );
   }
   if (order.kind === 'superseded') {
-    const outcome = verdict('superseded', {
-      code: 'Superseded',
-      message: `superseded by the newer transition ${order.by.transitionId}`,
-      httpStatus: null,
-      requestId: null,
-    });
+    const outcome = superseded(frame(), order.by.transitionId);
     await deps.state.complete(claim, outcome).catch(() => false);
     return publish(outcome);
   }

@@ -13,7 +13,14 @@ import {
   type ScheduleInput,
 } from '../core/schedule-input';
 import { type JobTransition, parseTransition } from '../core/transition';
-import { type BatchDeps, deadlinesOf, fanOut, type RemainingTime, toRequestMessage } from './batch';
+import {
+  type BatchDeps,
+  deadlinesOf,
+  fanOut,
+  type RemainingTime,
+  toRequestMessage,
+  withRequestedAt,
+} from './batch';
 import type { FanoutReport } from './publisher';
 
 /** The input a schedule declares in serverless.yml (see lib/core/schedule-input.ts). */
@@ -74,7 +81,7 @@ export async function fireSchedule(
       result.invalid++;
     } else if ('select' in parsed.value) {
       const r = await fanOut(
-        parsed.value,
+        withRequestedAt(parsed.value, fireTime),
         parsed.value.id ?? base,
         `schedule:${event.schedule}`,
         { deadline, hardDeadline },
@@ -85,7 +92,13 @@ export async function fireSchedule(
       // A refusal for good (TargetNotAllowed, Expired) is reported, not retried by the scheduler.
       result.failed += r.failed + (r.error?.retryable ? 1 : 0);
     } else {
-      fixed.push({ ...parsed.value, id: derivedId(parsed.value.id ?? base, parsed.value.jobId) });
+      // Requested at the fire time: a retried firing's copies are the same request, not newer ones.
+      fixed.push(
+        withRequestedAt(
+          { ...parsed.value, id: derivedId(parsed.value.id ?? base, parsed.value.jobId) },
+          fireTime,
+        ),
+      );
     }
   }
   if (fixed.length > 0) {

@@ -155,6 +155,8 @@ describe('jobctl send', () => {
       requestedJobStatus: 'Ready',
       statusUpdateReason: 'off-peak window opened',
       notAfter: '2030-11-24T06:00:00+08:00',
+      // Stamped by send: the per-job order the transitions function keeps (issue 15).
+      requestedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
   });
 
@@ -188,6 +190,7 @@ describe('jobctl send', () => {
       select: { statuses: ['Active', 'Suspended'], descriptionPrefix: 'bulk-', olderThanMinutes: 30, max: 5 },
       action: 'UpdateJobPriority',
       priority: 3,
+      requestedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
   });
 

@@ -65,9 +65,11 @@ let recorder: ReturnType<typeof recordRequests>;
 let queueHost: string;
 
 beforeAll(async () => {
+  // The allowlist, not the state: cases reuse transition ids across runtimes on purpose.
   stack = await startReliabilityStack({
     sandbox: { seed },
     env: { JOBCTL_ALLOWED_TARGETS: ALLOWED },
+    state: false,
   });
   installRuntime(stack);
   queueHost = hostOf(stack.env.AWS_ENDPOINT_URL_SQS!);

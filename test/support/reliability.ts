@@ -54,6 +54,7 @@ export async function startReliabilityStack(
     env?: NodeJS.ProcessEnv;
     visibilityTimeoutSeconds?: number;
     maxReceiveCount?: number;
+    state?: boolean;
   } = {},
 ): Promise<Stack> {
   const stack = await startStack({ ...o, env: { ...TOKENS, ...o.env } });
@@ -129,6 +130,8 @@ export function recordRequests(): { sent: SentRequest[]; stop(): void } {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(request.getHeaders()))
       headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : String(v);
+    // The state table's traffic (local DynamoDB) is not a provider's nor a queue's: not recorded.
+    if (headers['x-amz-target']?.startsWith('DynamoDB_')) return;
     sent.push({
       method: request.method,
       hostname: request.host,

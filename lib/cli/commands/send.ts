@@ -5,7 +5,7 @@
  */
 
 import { parseTransitionBody, type Transition } from '../../core/transition';
-import { toRequestMessage } from '../../lambda/batch';
+import { toRequestMessage, withRequestedAt } from '../../lambda/batch';
 import { createSendingClient, sendAll } from '../../lambda/sqs';
 import { type Command, type Io, readInput, UsageError, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
@@ -154,6 +154,10 @@ async function run(argv: string[], io: Io): Promise<number> {
   }
 
   const queueUrl = requireEnv(io.env, 'REQUESTS_QUEUE_URL');
+  // When each was requested (the per-job order the transitions function keeps): now, a
+  // millisecond apart in input order, so that later lines of one file are the newer requests.
+  const stampedAt = Date.now();
+  transitions = transitions.map((x, i) => ({ ...x, t: withRequestedAt(x.t, stampedAt + i) }));
   const sqs = createSendingClient(io.env);
   const shown = progress(io, 'jobctl send:', transitions.length);
   const failed: { where: string; code: string; message: string }[] = [];
