@@ -112,26 +112,15 @@ async function tick(p: Parts, at: number, ledger: Ledger = p.ledger): Promise<Re
   return createReconcileHandler(rt, policies(), p.s.env)({ tickTime: iso(at) }, context());
 }
 
-/**
- * The requests queue through functions/transitions.ts. Its outcomes are recorded in the ledger
- * here as the transitions path records them (ledger.recordOutcome).
- */
+/** The requests queue through the transitions handler, which records each outcome in the ledger. */
 async function apply(p: Parts): Promise<Outcome[]> {
   const bodies = await drain(p.s.sqs, p.s.queues.requestsQueueUrl);
-  const asked = new Map(
-    bodies.map((b) => JSON.parse(b) as { id: string; requestedJobStatus?: string }).map((t) => [t.id, t]),
-  );
   if (bodies.length > 0) {
     const r = await p.s.handlers.transitions(sqsEvent(bodies), context());
     expect(r.batchItemFailures).toEqual([]);
   }
   const out: Outcome[] = [];
   for (const b of await results(p)) if (!('type' in b)) out.push(b as unknown as Outcome);
-  for (const o of out)
-    await p.ledger.recordOutcome(o, {
-      appId: COS.appId,
-      requestedJobStatus: asked.get(o.id)?.requestedJobStatus,
-    });
   return out;
 }
 
@@ -254,8 +243,7 @@ describe('the ledger in the reconcile tick, on the real parts', () => {
     };
     const r = await p.s.handlers.transitions(sqsEvent([t]), context());
     expect(r.batchItemFailures).toEqual([]);
-    for (const o of (await results(p)) as unknown as Outcome[])
-      await p.ledger.recordOutcome(o, { appId: COS.appId, requestedJobStatus: 'Ready' });
+    expect((await results(p)).map((o) => o.outcome)).toEqual(['applied']);
     await tick(p, clock); // watches hold-2 (the policy) on ap-guangzhou
 
     // The one watched job outside the policies' targets: described, not listed.
