@@ -29,6 +29,16 @@ export function periodMs(env: NodeJS.ProcessEnv): number {
   return n * 60_000;
 }
 
+/** JOBCTL_RECONCILE_DESCRIBE_MAX: DescribeJob calls per tick for the ledger (default 200). */
+export function describeMax(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.JOBCTL_RECONCILE_DESCRIBE_MAX;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000)
+    throw new Error('JOBCTL_RECONCILE_DESCRIBE_MAX must be an integer from 0 to 10000');
+  return n;
+}
+
 export const createReconcileHandler =
   (
     runtime: RuntimeSource,
@@ -50,6 +60,9 @@ export const createReconcileHandler =
           enqueue: rt.enqueue,
           reserveMs: rt.reserveMs,
           periodMs: periodMs(env),
+          // Without JOBCTL_TABLE there is no ledger and the tick follows nothing.
+          ledger: rt.ledger ?? undefined,
+          ...(describeMax(env) !== undefined ? { describeMax: describeMax(env)! } : {}),
         },
         { tickTime: event?.tickTime },
       );
@@ -59,6 +72,7 @@ export const createReconcileHandler =
         failed: report.failed,
         unlisted: report.unlisted.length,
         stoppedAtDeadline: report.stoppedAtDeadline,
+        ledger: report.ledger,
         durationMs: report.durationMs,
       });
       // Not enqueued → fail the invocation so the scheduler retries the same tick time: the same

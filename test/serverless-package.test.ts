@@ -251,7 +251,7 @@ describe('the reconcile function', () => {
     ]);
   });
 
-  it('may list and describe jobs, read provider keys and send to the two queues; nothing else', () => {
+  it('may list and describe jobs, read provider keys, send to the two queues and use the ledger; nothing else', () => {
     const st = (resources.ReconcileRole!.Properties.Policies as Json[]).flatMap(
       (p) => p.PolicyDocument.Statement,
     );
@@ -264,8 +264,21 @@ describe('the reconcile function', () => {
         'kms:Decrypt',
         's3:DescribeJob',
         's3:ListJobs',
+        'dynamodb:Query',
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:BatchWriteItem',
       ].sort(),
     );
+    // The ledger: the state table and its indexes (the tick queries byTarget), nothing wider.
+    expect(st.find((x) => actionsOf(x).includes('dynamodb:Query'))?.Resource).toEqual([
+      getAtt('StateTable'),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
+      { 'Fn::Sub': '${StateTable.Arn}/index/*' },
+    ]);
+    expect(st.flatMap(actionsOf)).not.toContain('dynamodb:Scan');
+    expect(st.flatMap(actionsOf)).not.toContain('dynamodb:DeleteItem');
     expect(st.find((x) => actionsOf(x).includes('sqs:SendMessage'))?.Resource).toEqual([
       getAtt('RequestsQueue'),
       getAtt('ResultsQueue'),
@@ -316,6 +329,10 @@ describe('IAM', () => {
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
         'dynamodb:DeleteItem',
+        // the ledger in the reconcile tick
+        'dynamodb:Query',
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
       ].sort(),
     );
   });

@@ -79,6 +79,8 @@ export interface PlanOptions {
   allows?: (t: Target) => boolean;
   /** Days a provider lets a job stay Suspended before failing it itself. */
   autoFailureDays?: Partial<Record<ProviderName, number>>;
+  /** Filled with each governed job (as passed in) → its policy: the ledger watches these. */
+  owners?: Map<PlanJob, string>;
 }
 
 /** OSS fails a job left Suspended for 14 days (the documented figure); COS and S3 document none we rely on. */
@@ -283,7 +285,7 @@ export function plan(
     return r;
   };
   /** Job (as listed: one object per target and job) → the policy that governs it. */
-  const owner = new Map<PlanJob, string>();
+  const owner = opts.owners ?? new Map<PlanJob, string>();
 
   for (const p of policies) {
     out.matched[p.name] = 0;

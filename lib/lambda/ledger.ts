@@ -689,7 +689,7 @@ export function createLedger(deps: LedgerDeps): Ledger {
             priority: job.priority ?? null,
             progress: job.progress ?? null,
             createdAt: job.creationTime ?? null,
-            confirmedAt: null,
+            // No confirmedAt: the outcome's `if_not_exists(confirmedAt, …)` would take a null as set.
             lastSeenAt: nowIso,
             lastChangeAt: nowIso,
             outcomeIds: [],

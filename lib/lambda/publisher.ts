@@ -5,6 +5,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Outcome } from '../core/outcome';
+import type { SettledMessage } from './ledger';
 import type { ReconcileReport } from './reconcile';
 import { type QueueMessage, sendAll, sqsJson } from './sqs';
 
@@ -37,7 +38,7 @@ export type ResultRecord = Outcome | FanoutReport;
 export const isFanout = (r: ResultRecord): r is FanoutReport => 'type' in r && r.type === 'fanout';
 
 /** Everything published on the results queue; a tick's report is not a ResultRecord (it names no job). */
-export type PublishedRecord = ResultRecord | ReconcileReport;
+export type PublishedRecord = ResultRecord | ReconcileReport | SettledMessage;
 
 export class PublishError extends Error {
   override readonly name = 'PublishError';
@@ -60,6 +61,12 @@ export interface Publisher {
 export function toResultMessage(r: PublishedRecord): QueueMessage {
   if ('type' in r && r.type === 'reconcile')
     return { body: sqsJson(r), attributes: { type: 'reconcile' }, groupId: r.id };
+  if ('type' in r && r.type === 'settled')
+    return {
+      body: sqsJson(r),
+      attributes: { type: 'settled', verdict: r.verdict, provider: r.provider },
+      groupId: r.id.slice(0, 128),
+    };
   const attributes: Record<string, string> = isFanout(r)
     ? { type: 'fanout', provider: r.provider }
     : { type: 'outcome', outcome: r.outcome, ...(r.provider ? { provider: r.provider } : {}) };

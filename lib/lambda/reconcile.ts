@@ -12,10 +12,12 @@ import { type Plan, type PlanJob, type PlannedAction, plan, TERMINAL, targetKey 
 import type { Policy } from '../core/policies';
 import { RetriesExhausted, type RetryPolicy, realRetryEnv, withRetry } from '../core/retry';
 import type { JobTransition } from '../core/transition';
+import type { Verdict } from '../core/verdict';
 import { ProviderError } from '../providers/errors';
 import type { ProviderRegistry } from '../providers/index';
-import type { Target } from '../providers/types';
+import type { Job, Target } from '../providers/types';
 import { deadlinesOf, type RemainingTime, toRequestMessage } from './batch';
+import type { Ledger, LedgerTarget, ObservedJob, WatchedJob } from './ledger';
 import type { Publisher } from './publisher';
 import type { QueueMessage, SendReport } from './sqs';
 
@@ -37,6 +39,37 @@ export interface ReconcileDeps {
   now?: () => number;
   periodMs?: number;
   maxPages?: number;
+  /** The job ledger: absent, the tick plans and acts but follows no job. */
+  ledger?: Ledger | undefined;
+  /** DescribeJob calls per tick for the ledger; jobs past it wait for the next tick. */
+  describeMax?: number;
+}
+
+/** DescribeJob calls one tick makes for the ledger (a Lambda tick of 5 minutes has time for far more). */
+export const DEFAULT_DESCRIBE_MAX = 200;
+const LEDGER_ERRORS_MAX = 20;
+
+/** What the ledger did in one tick. */
+export interface LedgerTickReport {
+  /** false: the ledger could not be read or written for some target; its jobs wait for a later tick. */
+  ok: boolean;
+  /** Jobs compared with the ledger (listed, plus those described). */
+  seen: number;
+  watched: number;
+  changes: number;
+  /** `settled` messages published (first publication or a republish of a pending one). */
+  settled: number;
+  /** Of those, per verdict. */
+  verdicts: Partial<Record<Verdict, number>>;
+  /** Watched jobs that no longer exist (NoSuchJob), closed with what was last known. */
+  closed: number;
+  /** DescribeJob calls, and jobs that needed one but waited for the next tick (describeMax). */
+  described: number;
+  deferred: number;
+  readRequests: number;
+  writeRequests: number;
+  conditionalLosses: number;
+  errors: string[];
 }
 
 export interface PolicyReport {
@@ -76,6 +109,8 @@ export interface ReconcileReport {
   /** Enforce actions not put on the queue because the tick ran out of time. */
   notEnqueued: number;
   stoppedAtDeadline: boolean;
+  /** null when no ledger is configured. */
+  ledger: LedgerTickReport | null;
 }
 
 export interface TickOptions {
@@ -128,6 +163,8 @@ const secondIso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOSt
 
 interface Listing {
   jobs: PlanJob[];
+  /** Every listed job, finished ones included: the ledger's sweep. */
+  all: Job[];
   pages: number;
 }
 
@@ -140,6 +177,7 @@ async function listAll(
 ): Promise<Listing> {
   const provider = await deps.providers.get(target.provider);
   const jobs: PlanJob[] = [];
+  const all: Job[] = [];
   let nextToken: string | undefined;
   let pages = 0;
   do {
@@ -159,14 +197,19 @@ async function listAll(
     );
     pages++;
     // Progress is read where the provider's list carries it (see the report for which do).
-    for (const j of page.value.jobs) if (!TERMINAL.has(j.status)) jobs.push(j as PlanJob);
+    for (const j of page.value.jobs) {
+      all.push(j);
+      if (!TERMINAL.has(j.status)) jobs.push(j as PlanJob);
+    }
     nextToken = page.value.nextToken ?? undefined;
   } while (nextToken);
-  return { jobs, pages };
+  return { jobs, all, pages };
 }
 
 export interface Observation {
   jobsByTarget: Map<string, PlanJob[]>;
+  /** Per listed target: the target and all its listed jobs, finished ones included. */
+  listed: Map<string, { target: Target; all: Job[] }>;
   targets: { key: string; jobs: number; pages: number }[];
   unlisted: { key: string; code: string; message: string }[];
 }
@@ -183,13 +226,14 @@ export async function observe(
 ): Promise<Observation> {
   const targets = new Map<string, Target>();
   for (const p of policies) if (deps.allowlist.allows(p.target)) targets.set(targetKey(p.target), p.target);
-  const out: Observation = { jobsByTarget: new Map(), targets: [], unlisted: [] };
+  const out: Observation = { jobsByTarget: new Map(), listed: new Map(), targets: [], unlisted: [] };
   const maxPages = deps.maxPages ?? DEFAULT_MAX_PAGES;
   await Promise.all(
     [...targets].map(async ([key, target]) => {
       try {
         const l = await listAll(target, deps, deadline, maxPages);
         out.jobsByTarget.set(key, l.jobs);
+        out.listed.set(key, { target, all: l.all });
         out.targets.push({ key, jobs: l.jobs.length, pages: l.pages });
       } catch (e) {
         const src = e instanceof RetriesExhausted ? e.last : e;
@@ -238,9 +282,11 @@ export async function reconcileTick(
     failed: 0,
     notEnqueued: 0,
     stoppedAtDeadline: false,
+    ledger: null,
   };
   // Plan: a policy on an unlisted target plans nothing (its jobs are absent from the map).
-  const p = plan(policies, seen.jobsByTarget, tickMs, { allows: deps.allowlist.allows });
+  const owners = new Map<PlanJob, string>();
+  const p = plan(policies, seen.jobsByTarget, tickMs, { allows: deps.allowlist.allows, owners });
 
   // Act: enforce actions only, in slices, while there is time.
   const enforce = p.actions.filter((a) => a.mode === 'enforce');
@@ -287,9 +333,176 @@ export async function reconcileTick(
       warningList: warnings.slice(0, REPORT_LIST_MAX).map((w) => w.message),
     });
   }
+  // Follow: after acting, so a slow or unavailable ledger never holds up a transition.
+  if (deps.ledger) report.ledger = await follow(deps.ledger, policies, seen, owners, deps, now, deadline);
+
   const finished = now();
   report.finishedAt = new Date(finished).toISOString();
   report.durationMs = finished - started;
   await deps.publisher.publish(report, hardDeadline);
   return { report, plan: p };
+}
+
+const toObserved = (j: Job): ObservedJob => j;
+const ledgerTarget = (t: Target): LedgerTarget => ({
+  provider: t.provider,
+  region: t.region,
+  account: t.account ?? null,
+  appId: t.appId ?? null,
+});
+const asTarget = (t: LedgerTarget): Target =>
+  ({
+    provider: t.provider,
+    region: t.region,
+    ...(t.account !== null ? { account: t.account } : {}),
+    ...(t.appId !== null ? { appId: t.appId } : {}),
+  }) as Target;
+
+class DescribeDeferred extends Error {
+  override readonly name = 'DescribeDeferred';
+}
+
+/**
+ * The ledger's part of a tick: every listed target's sweep compared with the ledger, DescribeJob
+ * for the watched jobs the sweep lacks and for those on targets no policy lists, NoSuchJob closed.
+ * Every failure is reported and left for a later tick: the ledger writes conditionally, so a
+ * repeat adds nothing and a verdict is published once.
+ */
+async function follow(
+  ledger: Ledger,
+  policies: readonly Policy[],
+  seen: Observation,
+  owners: ReadonlyMap<PlanJob, string>,
+  deps: Pick<ReconcileDeps, 'providers' | 'allowlist' | 'retry' | 'describeMax'>,
+  clock: () => number,
+  deadline: number,
+): Promise<LedgerTickReport> {
+  const now = new Date(clock());
+  const r: LedgerTickReport = {
+    ok: true,
+    seen: 0,
+    watched: 0,
+    changes: 0,
+    settled: 0,
+    verdicts: {},
+    closed: 0,
+    described: 0,
+    deferred: 0,
+    readRequests: 0,
+    writeRequests: 0,
+    conditionalLosses: 0,
+    errors: [],
+  };
+  const error = (what: string) => {
+    r.ok = false;
+    if (r.errors.length < LEDGER_ERRORS_MAX) r.errors.push(what.slice(0, 300));
+  };
+  ledger.resetCounters();
+  let budget = deps.describeMax ?? DEFAULT_DESCRIBE_MAX;
+  // One DescribeJob per job per tick: the verdict's own describe reuses the answer.
+  const answers = new Map<string, Promise<ObservedJob>>();
+  const describeIn = (t: Target) => (jobId: string) => {
+    const key = `${targetKey(t)}#${jobId}`;
+    let a = answers.get(key);
+    if (!a) {
+      if (budget <= 0 || clock() >= deadline) {
+        r.deferred++;
+        return Promise.reject(new DescribeDeferred(`${jobId}: DescribeJob deferred to the next tick`));
+      }
+      budget--;
+      r.described++;
+      a = (async () => {
+        const provider = await deps.providers.get(t.provider);
+        const d = await withRetry(
+          (timeoutMs) => provider.describe(t, jobId, { timeoutMs }),
+          deps.retry,
+          realRetryEnv,
+          {
+            deadline,
+          },
+        );
+        return toObserved(d.value);
+      })();
+      answers.set(key, a);
+    }
+    return a;
+  };
+  const absorb = (res: Awaited<ReturnType<Ledger['observe']>>, where: string) => {
+    r.seen += res.seen;
+    r.watched += res.watched;
+    r.changes += res.changes;
+    r.settled += res.published.length;
+    for (const m of res.published) r.verdicts[m.verdict] = (r.verdicts[m.verdict] ?? 0) + 1;
+    for (const e of res.errors) if (!e.includes('DescribeDeferred')) error(`${where}: ${e}`);
+  };
+
+  /** DescribeJob each of `jobs`, close the vanished, compare the rest with the ledger. */
+  const followByKey = async (t: Target, jobs: readonly WatchedJob[], where: string) => {
+    const describe = describeIn(t);
+    const found: ObservedJob[] = [];
+    for (const w of jobs) {
+      try {
+        found.push(await describe(w.jobId));
+      } catch (e) {
+        if (e instanceof DescribeDeferred) continue;
+        const src = e instanceof RetriesExhausted ? e.last : e;
+        if (src instanceof ProviderError && src.kind === 'not-found') {
+          try {
+            if (await ledger.closeJob(w.target, w.jobId, src.code, now)) r.closed++;
+          } catch (c) {
+            error(`${where} ${w.jobId}: close: ${(c as Error).message}`);
+          }
+        } else error(`${where} ${w.jobId}: DescribeJob: ${(src as Error)?.message ?? src}`);
+      }
+    }
+    if (found.length > 0)
+      absorb(await ledger.observe(ledgerTarget(t), found, now, { describe, sweep: false }), where);
+  };
+
+  for (const [key, { target, all }] of seen.listed) {
+    if (clock() >= deadline) {
+      error(`${key}: not followed, the tick ran out of time`);
+      break;
+    }
+    try {
+      const res = await ledger.observe(ledgerTarget(target), all, now, {
+        sweep: true,
+        policyOf: (j) => owners.get(j as PlanJob),
+        describe: describeIn(target),
+      });
+      absorb(res, key);
+      if (res.missing.length > 0) await followByKey(target, res.missing, key);
+    } catch (e) {
+      error(`${key}: ${(e as Error).message}`);
+    }
+  }
+
+  // Watched jobs on targets no policy names (jobs jobctl transitioned there). A policy target
+  // that could not be listed counts as inside: its jobs wait rather than cost a DescribeJob each.
+  try {
+    const outside = await ledger.watchedOutside(policies.map((p) => ledgerTarget(p.target)));
+    const byTarget = new Map<string, { target: Target; jobs: WatchedJob[] }>();
+    for (const w of outside) {
+      const t = asTarget(w.target);
+      if (!deps.allowlist.allows(t)) continue;
+      const k = targetKey(t);
+      const entry = byTarget.get(k) ?? { target: t, jobs: [] };
+      entry.jobs.push(w);
+      byTarget.set(k, entry);
+    }
+    for (const [k, { target, jobs }] of byTarget) await followByKey(target, jobs, k);
+  } catch (e) {
+    error(`watched jobs outside the policies' targets: ${(e as Error).message}`);
+  }
+
+  // Verdicts left pending by an earlier publish failure are republished by the sweep above.
+  try {
+    await ledger.flushBacklog();
+  } catch (e) {
+    error(`outcome backlog: ${(e as Error).message}`);
+  }
+  r.readRequests = ledger.counters.readRequests;
+  r.writeRequests = ledger.counters.writeRequests;
+  r.conditionalLosses = ledger.counters.conditionalLosses;
+  return r;
 }

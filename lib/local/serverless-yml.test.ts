@@ -12,6 +12,7 @@ import {
   describeSchedules,
   eventAt,
   loadSchedules,
+  parseReconcileSchedule,
   parseScheduleInput,
   parseSchedules,
   ScheduleConfigError,
@@ -346,5 +347,26 @@ describe('a schedule that would not work is refused with its name', () => {
 
   it('refuses what is not YAML', () => {
     expect(() => parseSchedules('functions: [unclosed')).toThrow(ScheduleConfigError);
+  });
+});
+
+describe('the reconcile schedule', () => {
+  it('is the shipped rate(${param:reconcileRateMinutes, 5} minutes), a --param overriding it', async () => {
+    const text = await readFile('serverless.yml', 'utf8');
+    expect(parseReconcileSchedule(text)).toEqual({
+      expression: 'rate(5 minutes)',
+      periodMs: 300_000,
+      enabled: true,
+    });
+    expect(parseReconcileSchedule(text, { params: { reconcileRateMinutes: '2' } })?.periodMs).toBe(120_000);
+  });
+
+  it('is absent without a reconcile function, and refuses a cron() (a tick needs a period)', () => {
+    expect(parseReconcileSchedule('functions: {}\n')).toBeNull();
+    const cron =
+      'functions:\n  reconcile:\n    handler: x\n    events:\n      - schedule: cron(0 1 * * ? *)\n';
+    expect(() => parseReconcileSchedule(cron)).toThrow(/needs a rate\(\)/);
+    const hours = 'functions:\n  reconcile:\n    handler: x\n    events:\n      - schedule: rate(1 hour)\n';
+    expect(parseReconcileSchedule(hours)?.periodMs).toBe(3_600_000);
   });
 });

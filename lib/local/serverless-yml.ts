@@ -110,6 +110,63 @@ export function parseSchedules(
   return out;
 }
 
+/** The reconcile function's schedule: what `jobctl run` ticks on. */
+export interface ReconcileSchedule {
+  expression: string;
+  periodMs: number;
+  enabled: boolean;
+}
+
+const RATE = /^rate\(\s*(\d{1,6})\s+(minute|minutes|hour|hours|day|days)\s*\)$/;
+const UNIT_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/**
+ * `functions.reconcile`'s first schedule, variables resolved (`${param:reconcileRateMinutes, '5'}`),
+ * as a period; null when serverless.yml declares no reconcile schedule. Only rate() makes sense
+ * for a tick (its messages' notAfter is one period on).
+ */
+export function parseReconcileSchedule(
+  text: string,
+  options: LoadOptions = {},
+  path = 'serverless.yml',
+): ReconcileSchedule | null {
+  let doc: unknown;
+  try {
+    doc = parse(text, { logLevel: 'error' });
+  } catch (e) {
+    throw new ScheduleConfigError(`${path} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (!isObject(doc) || !isObject(doc.functions)) return null;
+  const def = doc.functions.reconcile;
+  if (!isObject(def) || !Array.isArray(def.events)) return null;
+  const vars = new Variables(doc, options);
+  for (const [i, event] of def.events.entries()) {
+    if (!isObject(event) || event.schedule === undefined) continue;
+    const source = `functions.reconcile.events[${i}].schedule`;
+    const declared = readSchedule(event.schedule, source, vars);
+    const expression = declared.rates[0]!;
+    const m = RATE.exec(expression.trim());
+    if (!m) throw new ScheduleConfigError(`${source}: the reconcile tick needs a rate(), not ${expression}`);
+    const n = Number(m[1]);
+    if (n < 1) throw new ScheduleConfigError(`${source}: ${expression} is not a period`);
+    return { expression, periodMs: n * UNIT_MS[m[2]!.replace(/s$/, '')]!, enabled: declared.enabled };
+  }
+  return null;
+}
+
+export async function loadReconcileSchedule(
+  path = 'serverless.yml',
+  options: LoadOptions = {},
+): Promise<ReconcileSchedule | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ScheduleConfigError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  return parseReconcileSchedule(text, options, path);
+}
+
 /**
  * One CloudFormation resource of serverless.yml's `resources.Resources`, variables resolved as for
  * schedules: what `jobctl run` creates locally is what a deploy would create.

@@ -51,6 +51,17 @@ export interface Job {
    * one); `null` when the answer has none. Optional so that hand-built jobs may leave it out.
    */
   progress?: TaskProgress | null;
+  /** DescribeJob only: the provider's `FailureReasons` (COS, OSS, S3 all carry them). */
+  failureReasons?: JobFailure[];
+  /** DescribeJob only: where the completion report is written (`<bucket>/<prefix>`), when enabled. */
+  report?: string | null;
+  /** When the job ended (`TerminationDate`), ISO 8601; null while it runs. */
+  terminationDate?: string | null;
+}
+
+export interface JobFailure {
+  code: string;
+  reason: string;
 }
 
 export interface TaskProgress {

@@ -8,7 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import { XMLParser } from 'fast-xml-parser';
 import { type ErrorKind, errorKind, kindForStatus, ProviderError } from './errors';
 import { MAX_PRIORITY } from './rules';
-import type { PriorityResult, StatusResult, TaskProgress } from './types';
+import type { JobFailure, PriorityResult, StatusResult, TaskProgress } from './types';
 
 export type Element = Record<string, unknown>;
 
@@ -162,6 +162,31 @@ export function progressOf(v: unknown): TaskProgress | null {
     succeeded: count(v.NumberOfTasksSucceeded) ?? 0,
     failed: count(v.NumberOfTasksFailed) ?? 0,
   };
+}
+
+/** `<FailureReasons><JobFailure>…</JobFailure>…</FailureReasons>`; at most 20, each clipped. */
+export function failureReasonsOf(v: unknown, item = 'JobFailure'): JobFailure[] {
+  if (!isElement(v)) return [];
+  const raw = v[item];
+  const items = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  const out: JobFailure[] = [];
+  for (const f of items.slice(0, 20)) {
+    if (!isElement(f)) continue;
+    const code = optional(f.FailureCode);
+    const reason = optional(f.FailureReason);
+    if (code === null && reason === null) continue;
+    out.push({ code: (code ?? '').slice(0, 256), reason: (reason ?? '').slice(0, 1024) });
+  }
+  return out;
+}
+
+/** `<Report>`: `<bucket>/<prefix>` when enabled, else null. */
+export function reportOf(v: unknown): string | null {
+  if (!isElement(v) || optional(v.Enabled)?.trim() !== 'true') return null;
+  const bucket = optional(v.Bucket);
+  if (bucket === null) return null;
+  const prefix = optional(v.Prefix);
+  return prefix === null ? bucket : `${bucket}/${prefix}`;
 }
 
 // ── errors ──────────────────────────────────────────────────────────────────────────────────

@@ -344,6 +344,8 @@ describe('jobctl run on a terminal', () => {
     expect(await running).toBe(0);
     const err = io.err();
     expect(err).not.toMatch(/\d\d:\d\dZ/);
+    // The reconciler's line: serverless.yml's 5-minute period, its first tick in local wall time.
+    expect(err).toMatch(/tick {3}every 300 s, first at \d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d · verdicts 0/);
     // The stop lines are written after the view is cleared, each on a line of its own.
     expect(err).toMatch(/\njobctl run: stopping: finishing in-flight batches…\n/);
   }, 30_000);

@@ -14,7 +14,13 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../lib/cli/main';
 import type { Outcome } from '../../lib/core/outcome';
-import { type FanoutReport, type ResultRecord, toResultMessage } from '../../lib/lambda/publisher';
+import type { SettledMessage } from '../../lib/lambda/ledger';
+import {
+  type FanoutReport,
+  type PublishedRecord,
+  type ResultRecord,
+  toResultMessage,
+} from '../../lib/lambda/publisher';
 import { createSqsClient, sendAll } from '../../lib/lambda/sqs';
 import {
   createQueueSet,
@@ -308,7 +314,7 @@ const fanout: FanoutReport = {
   error: null,
 };
 
-async function publish(url: string, records: ResultRecord[]) {
+async function publish(url: string, records: PublishedRecord[]) {
   const report = await sendAll(sqs, url, records.map(toResultMessage));
   expect(report.failed).toEqual([]);
 }
@@ -360,6 +366,45 @@ describe('jobctl results', () => {
         'applied   cos 100000000001 53dc6228… Ready      nightly-2026…/53dc6228',
         'fanout    cos 100000000001 select    matched 4, enqueued 4 nightly-conf…-24T01:00',
       ].sort(),
+    );
+  });
+
+  it('--type settled prints each verdict as one readable line (with its message attribute) and leaves the rest', async () => {
+    const settled: SettledMessage = {
+      type: 'settled',
+      id: 'settled/cos#100000000001#ap-guangzhou#1250000000#53dc6228-c50b',
+      provider: 'cos',
+      region: 'ap-guangzhou',
+      account: '100000000001',
+      appId: '1250000000',
+      jobId: '53dc6228-c50b',
+      description: 'nightly-1',
+      policy: 'nightly-window',
+      status: 'Complete',
+      verdict: 'partial',
+      tasks: { total: 1000, succeeded: 990, failed: 10 },
+      failureReasons: [{ code: 'SomeTasksFailed', reason: '10 tasks failed' }],
+      report: 'qcs::cos:ap-guangzhou::rep-1250000000/reports/',
+      createdAt: '2026-12-06T00:00:00Z',
+      confirmedAt: '2026-12-06T01:00:00Z',
+      endedAt: '2026-12-06T02:00:00Z',
+      outcomeIds: ['nightly-2026-12-06/53dc6228'],
+      settledAt: '2026-12-06T02:05:00Z',
+    };
+    expect(toResultMessage(settled).attributes).toEqual({
+      type: 'settled',
+      verdict: 'partial',
+      provider: 'cos',
+    });
+    await publish(url, [settled]);
+    const r = await cli(['results', '--type', 'settled'], { env, tty: true });
+    expect(r.stdout.trim()).toBe(
+      'settled   cos 100000000001 53dc6228… partial   Complete  990/1000 ok, 10 failed [SomeTasksFailed] nightly-window',
+    );
+    const json = await cli(['results', '--type', 'settled', '--json'], { env });
+    expect(json.stdout).toBe('');
+    expect((await receiveAll(url)).map((m) => JSON.parse(m.Body!).id).sort()).toEqual(
+      records.map((x) => x.id).sort(),
     );
   });
 

@@ -1,31 +1,35 @@
 /**
- * TO BE REPLACED by lib/local/dynamo.ts (helper "state": starts dynalite and creates the table
- * from serverless.yml). Until then: a dynalite on 127.0.0.1 and the table exactly as TABLE.md
- * agrees it (pk/sk, GSIs byPolicy and byTarget, projection ALL), for the ledger's tests and bench.
+ * The ledger's tests and bench on the local DynamoDB of `jobctl run` (lib/local/dynamo.ts: dynalite
+ * on 127.0.0.1, the table created from serverless.yml's StateTable), with clients to it and more
+ * tables of exactly that shape, so a test may keep its own table name.
  */
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-// @ts-expect-error dynalite ships no types
-import dynalite from 'dynalite';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ensureTable,
+  LOCAL_CREDENTIALS,
+  startLocalDynamo as startServer,
+  tableInputFromServerless,
+} from '../../lib/local/dynamo';
 
 export interface LocalDynamo {
   endpoint: string;
+  /** serverless.yml's table, already created. */
+  tableName: string;
   client: (opts?: { maxAttempts?: number }) => DynamoDBClient;
   close(): Promise<void>;
 }
 
 export async function startLocalDynamo(): Promise<LocalDynamo> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await startServer();
   const clients: DynamoDBClient[] = [];
   return {
-    endpoint,
+    endpoint: server.endpoint,
+    tableName: server.tableName,
     client(opts = {}) {
       const c = new DynamoDBClient({
-        endpoint,
+        endpoint: server.endpoint,
         region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        credentials: LOCAL_CREDENTIALS,
         maxAttempts: opts.maxAttempts ?? 3,
       });
       clients.push(c);
@@ -33,33 +37,12 @@ export async function startLocalDynamo(): Promise<LocalDynamo> {
     },
     async close() {
       for (const c of clients) c.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }
 
+/** Another table shaped like serverless.yml's StateTable (keys, byPolicy and byTarget indexes). */
 export async function createLedgerTable(client: DynamoDBClient, name: string): Promise<void> {
-  const gsi = (index: string, hash: string, range: string) => ({
-    IndexName: index,
-    KeySchema: [
-      { AttributeName: hash, KeyType: 'HASH' as const },
-      { AttributeName: range, KeyType: 'RANGE' as const },
-    ],
-    Projection: { ProjectionType: 'ALL' as const },
-  });
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((a) => ({
-        AttributeName: a,
-        AttributeType: 'S' as const,
-      })),
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [gsi('byPolicy', 'gsi1pk', 'gsi1sk'), gsi('byTarget', 'gsi2pk', 'gsi2sk')],
-    }),
-  );
+  await ensureTable(client, { ...(await tableInputFromServerless()), TableName: name });
 }

@@ -18,7 +18,7 @@ import type { ResultRecord } from '../../lambda/publisher';
 import { createSqsClient } from '../../lambda/sqs';
 import { type Command, type Io, UsageError, writeLine } from '../command';
 import { QUEUE_ENV_HELP, requireEnv } from '../env';
-import { recordLine, wantJson } from '../format';
+import { head, recordLine, wantJson } from '../format';
 import { type OptionTable, optionsHelp, parseOptions } from '../options';
 
 const KINDS = [...OUTCOME_KINDS, 'fanout'] as const;
@@ -48,7 +48,7 @@ const OPTIONS = {
 } as const satisfies OptionTable;
 
 const HELP = `
-usage: jobctl results [--follow] [--outcome KIND]… [--peek] [--json] [--max N]
+usage: jobctl results [--follow] [--outcome KIND]… [--type TYPE]… [--peek] [--json] [--max N]
 
 Reads outcomes from the results queue (RESULTS_QUEUE_URL) and prints each: a compact line on a
 terminal, one JSON object per line when piped or with --json. Fan-out reports (a select or a
@@ -180,11 +180,45 @@ function typeOf(r: Decoded): string {
 function lineOf(r: Decoded): string {
   if ('type' in r && r.type === 'unreadable')
     return `${'?'.padEnd(9)} ${JSON.stringify((r as { raw: string }).raw.slice(0, 100))}`;
-  if ('type' in r && (r.type === 'reconcile' || r.type === 'settled')) {
-    const { type, ...rest } = r as Other;
-    return `${type.padEnd(9)} ${JSON.stringify(rest).slice(0, 160)}`;
-  }
+  if ('type' in r && r.type === 'settled') return settledLine(r as Other);
+  if ('type' in r && r.type === 'reconcile') return reconcileLine(r as Other);
   return recordLine(r as ResultRecord);
+}
+
+const str = (v: unknown, dflt = '-') => (typeof v === 'string' && v !== '' ? v : dflt);
+
+/** `settled   cos 100000000001 53dc6228 partial   Complete 990/1000 ok, 10 failed  nightly-window`. */
+export function settledLine(r: Record<string, unknown>): string {
+  const t = r.tasks as { total?: number; succeeded?: number; failed?: number } | null | undefined;
+  const tasks = t ? `${t.succeeded ?? 0}/${t.total ?? 0} ok, ${t.failed ?? 0} failed` : 'no task counts';
+  const reasons = Array.isArray(r.failureReasons) ? (r.failureReasons as { code?: string }[]) : [];
+  return [
+    'settled'.padEnd(9),
+    str(r.provider).padEnd(3),
+    str(r.account, str(r.region)).padEnd(12),
+    head(str(r.jobId), 8).padEnd(9),
+    str(r.verdict, '?').padEnd(9),
+    str(r.status).padEnd(9),
+    tasks,
+    ...(reasons.length > 0 ? [`[${reasons.map((f) => str(f.code, '?')).join(', ')}]`] : []),
+    ...(typeof r.policy === 'string' ? [r.policy] : []),
+  ].join(' ');
+}
+
+/** `reconcile 2026-12-06T01:05:00Z enqueued 2, holds 3, unlisted 1`. */
+function reconcileLine(r: Record<string, unknown>): string {
+  const pols = Array.isArray(r.policies) ? (r.policies as { actions?: number; holds?: number }[]) : [];
+  const sum = (k: 'actions' | 'holds') => pols.reduce((n, p) => n + (p[k] ?? 0), 0);
+  const unlisted = Array.isArray(r.unlisted) ? r.unlisted.length : 0;
+  const ledger = r.ledger as { ok?: boolean; settled?: number } | null | undefined;
+  return [
+    'reconcile'.padEnd(9),
+    str(r.tickTime),
+    `actions ${sum('actions')}, enqueued ${Number(r.enqueued ?? 0)}, holds ${sum('holds')}`,
+    ...(unlisted ? [`unlisted ${unlisted}`] : []),
+    ...(ledger ? [ledger.ok === false ? 'ledger unavailable' : `settled ${ledger.settled ?? 0}`] : []),
+    ...(r.stoppedAtDeadline ? ['stopped at deadline'] : []),
+  ].join(' ');
 }
 
 async function deleteAll(sqs: SQSClient, queueUrl: string, messages: Message[]): Promise<void> {

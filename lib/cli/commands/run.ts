@@ -13,11 +13,18 @@ import type { OutcomeKind } from '../../core/outcome';
 import { OUTCOME_KINDS } from '../../core/outcome';
 import type { Observer } from '../../lambda/observe';
 import type { FanoutReport } from '../../lambda/publisher';
+import type { RuntimeSource } from '../../lambda/runtime';
 import type { ScheduleEvent } from '../../lambda/schedule';
 import { lambdaContext, startEventSourceMapping } from '../../local/event-source-mapping';
 import { describeRestore } from '../../local/queue/persist';
-import { LAMBDA_DEFAULTS, loadQueueConsumer, type QueueConsumer } from '../../local/serverless-yml';
+import {
+  LAMBDA_DEFAULTS,
+  loadQueueConsumer,
+  loadReconcileSchedule,
+  type QueueConsumer,
+} from '../../local/serverless-yml';
 import { startLocalStack } from '../../local/stack';
+import { startTicker, type Ticker, tickerLine } from '../../local/ticker';
 import { type Command, type Io, writeLine } from '../command';
 import { connectionRefused, refusedAt } from '../errors';
 import { wallTime } from '../format';
@@ -45,6 +52,11 @@ const OPTIONS = {
     help: 'fire schedules declared disabled too (the examples ship disabled)',
   },
   'no-schedules': { kind: 'boolean', group: 'schedules', help: 'fire no schedules' },
+  'no-reconcile': {
+    kind: 'boolean',
+    group: 'schedules',
+    help: "never tick the reconciler (functions/reconcile.ts on serverless.yml's period)",
+  },
   sandbox: {
     kind: 'boolean',
     group: 'local stack',
@@ -182,7 +194,9 @@ usage: jobctl run [options]
 
 The controller on one machine: consumes the requests queue like Lambda's event source mapping
 (invoking functions/transitions.ts), fires the enabled schedules of serverless.yml in their time
-zones (invoking functions/schedule.ts), and publishes outcomes to the results queue.
+zones (invoking functions/schedule.ts), ticks the reconciler on the period serverless.yml declares
+for it (invoking functions/reconcile.ts with policies.yml or JOBCTL_POLICIES; the first tick one
+period after start; --no-reconcile: never), and publishes outcomes to the results queue.
 
   With no REQUESTS_QUEUE_URL, it starts an embedded SQS-compatible queue on 127.0.0.1:${DEFAULT_QUEUE_PORT}
   and creates the requests queue (with its DLQ and redrive policy) and the results queue.
@@ -300,6 +314,9 @@ async function run(argv: string[], io: Io): Promise<number> {
     closers.unshift(async () => {
       for (const t of timers) t.stop();
     });
+    // The reconciler on serverless.yml's period; its last tick and the verdicts show in the live view.
+    const ticker = o['no-reconcile'] ? undefined : await reconcileTicker(file, env, stack.runtime, log, emit);
+    if (ticker) closers.unshift(() => ticker.stop());
 
     for (const [k, v] of printed) writeLine(io.stdout, `${k}=${v}`);
     if (o['export-file']) await writeEnvFile(o['export-file'], printed);
@@ -328,7 +345,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     );
     view =
       !jsonLog && io.stderr.isTTY
-        ? liveView(io, sqs, { ...env, DLQ_URL: dlqUrl }, counts, () => esm.inFlight, timers)
+        ? liveView(io, sqs, { ...env, DLQ_URL: dlqUrl }, counts, () => esm.inFlight, timers, ticker)
         : undefined;
 
     await io.interrupted;
@@ -350,6 +367,40 @@ async function run(argv: string[], io: Io): Promise<number> {
     view?.stop();
     for (const close of closers) await close().catch(() => undefined);
   }
+}
+
+/**
+ * functions/reconcile.ts on the period of its serverless.yml schedule (policies: JOBCTL_POLICIES or
+ * the bundled policies.yml, read at every tick so an edit applies without a restart).
+ */
+async function reconcileTicker(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  runtime: RuntimeSource,
+  log: (line: string) => void,
+  emit: (record: object) => void,
+): Promise<Ticker | undefined> {
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(file)) return undefined;
+  const declared = await loadReconcileSchedule(file, { env });
+  if (!declared) return undefined;
+  const [{ createReconcileHandler, DEFAULT_POLICIES_FILE }, { loadPolicies }] = await Promise.all([
+    import('../../../functions/reconcile'),
+    import('../../core/policies'),
+  ]);
+  const minutes = String(Math.max(1, Math.round(declared.periodMs / 60_000)));
+  const handler = createReconcileHandler(
+    runtime,
+    () => loadPolicies(env.JOBCTL_POLICIES || DEFAULT_POLICIES_FILE),
+    { ...env, JOBCTL_RECONCILE_PERIOD_MINUTES: minutes },
+  );
+  return startTicker({
+    periodMs: declared.periodMs,
+    handler,
+    context: (ms) => lambdaContext('reconcile', Date.now() + ms, ms),
+    onTick: (r) => emit({ type: 'reconcile', report: r }),
+    onError: (e, at) => log(`jobctl run: reconcile tick ${at} failed: ${(e as Error)?.message ?? e}`),
+  });
 }
 
 /** The event source mapping as serverless.yml declares it; Lambda's defaults without one. */
@@ -550,7 +601,9 @@ function liveView(
   counts: Counts,
   inFlight: () => number,
   timers: ScheduleTimer[],
+  ticker?: Ticker,
 ): LiveView {
+  const localZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   let lines = 0;
   let busy = false;
   let stopped = false;
@@ -594,6 +647,7 @@ function liveView(
       `queue  requests ${req} · in flight ${inFlight()} · results ${res} · dead-lettered ${dlq}${dlq !== '0' && dlq !== '-' && dlq !== '?' ? ' (jobctl redrive)' : ''}`,
       `done   ${summary(counts)}`,
       `next   ${next.length ? next.join(' · ') : 'no schedules enabled (--all-schedules fires the examples)'}`,
+      ...(ticker ? [tickerLine(ticker, (ms) => wallTime(new Date(ms).toISOString(), localZone))] : []),
     ];
     paint(last);
   };

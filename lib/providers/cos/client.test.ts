@@ -161,6 +161,9 @@ describe('requests on the wire', () => {
       creationTime: '2026-11-23T22:00:00Z',
       statusUpdateReason: 'waiting',
       progress: null,
+      failureReasons: [],
+      report: null,
+      terminationDate: null,
     });
     const r = onlyRequest();
     expect([r.method, r.url]).toEqual(['GET', '/jobs/53dc6228']);

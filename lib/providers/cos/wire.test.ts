@@ -145,6 +145,24 @@ describe('responses', () => {
       creationTime: '2026-11-23T22:00:00Z',
       statusUpdateReason: 'waiting',
       progress: { total: 9, succeeded: 0, failed: 0 },
+      failureReasons: [],
+      report: 'qcs::cos:ap-chengdu::src-1250000000',
+      terminationDate: null,
+    });
+  });
+
+  it('DescribeJobResult of a failed job: its failure reasons, report location and end time', () => {
+    const body = `<DescribeJobResult><Job><JobId>9</JobId><Status>Failed</Status>
+    <FailureReasons><JobFailure><FailureCode>ManifestNotFound</FailureCode><FailureReason>no &lt;manifest&gt;</FailureReason></JobFailure><JobFailure><FailureCode>TooManyFailures</FailureCode><FailureReason>50%</FailureReason></JobFailure></FailureReasons>
+    <Report><Bucket>qcs::cos:ap-chengdu::rep-1250000000</Bucket><Enabled>true</Enabled><Prefix>reports/</Prefix></Report>
+    <TerminationDate>2026-11-24T00:00:00Z</TerminationDate></Job></DescribeJobResult>`;
+    expect(DescribeJob.response(body)).toMatchObject({
+      failureReasons: [
+        { code: 'ManifestNotFound', reason: 'no <manifest>' },
+        { code: 'TooManyFailures', reason: '50%' },
+      ],
+      report: 'qcs::cos:ap-chengdu::rep-1250000000/reports/',
+      terminationDate: '2026-11-24T00:00:00Z',
     });
   });
 
@@ -158,6 +176,9 @@ describe('responses', () => {
       creationTime: null,
       statusUpdateReason: null,
       progress: null,
+      failureReasons: [],
+      report: null,
+      terminationDate: null,
     });
   });
 

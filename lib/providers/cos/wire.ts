@@ -11,12 +11,14 @@ import {
   type AnswerMeta,
   decodeErrorAnswer,
   type Element,
+  failureReasonsOf,
   isElement,
   malformed as malformedAnswer,
   optional,
   priority as priorityOf,
   priorityResult,
   progressOf,
+  reportOf,
   requiredText as required,
   rootElement,
   statusResult,
@@ -64,6 +66,12 @@ const parser = xmlParser(['ListJobsResult.Jobs.member']);
 const jobParser = xmlParser(
   ['ListJobsResult.Jobs.member'],
   ['*.Manifest', '*.Operation', '*.Report', '*.FailureReasons'],
+);
+
+/** DescribeJob reads the failure reasons and the report too (one job: no cost to speak of). */
+const describeParser = xmlParser(
+  ['DescribeJobResult.Job.FailureReasons.JobFailure'],
+  ['*.Manifest', '*.Operation'],
 );
 
 const malformed = (what: string, meta: AnswerMeta) => malformedAnswer('COS', what, meta);
@@ -121,9 +129,14 @@ export const DescribeJob = {
     return { method: 'GET', ...jobPath(jobId, ''), query: {} };
   },
   response(body: string, meta: AnswerMeta = OK): Job {
-    const job = root(body, 'DescribeJobResult', meta, jobParser).Job;
+    const job = root(body, 'DescribeJobResult', meta, describeParser).Job;
     if (!isElement(job)) throw malformed('a DescribeJobResult without Job', meta);
-    return jobOf(job, 'DescribeJobResult.Job', meta);
+    return {
+      ...jobOf(job, 'DescribeJobResult.Job', meta),
+      failureReasons: failureReasonsOf(job.FailureReasons),
+      report: reportOf(job.Report),
+      terminationDate: optional(job.TerminationDate),
+    };
   },
 };
 

@@ -141,6 +141,9 @@ describe('requests on the wire, byte for byte, and their answers', () => {
         creationTime: '2025-06-15T10:30:00.000Z',
         statusUpdateReason: null,
         progress: null,
+        failureReasons: [],
+        report: null,
+        terminationDate: null,
       },
     ],
     [

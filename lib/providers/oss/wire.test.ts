@@ -206,6 +206,9 @@ describe('answers', () => {
       creationTime: '2025-06-15T10:30:00.000Z',
       statusUpdateReason: 'waiting 🌙',
       progress: { total: 3, succeeded: 0, failed: 0 },
+      failureReasons: [],
+      report: null,
+      terminationDate: null,
     });
   });
 

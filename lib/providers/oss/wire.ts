@@ -14,12 +14,14 @@ import {
   type AnswerMeta,
   decodeErrorAnswer,
   type Element,
+  failureReasonsOf,
   isElement,
   malformed as malformedAnswer,
   optional,
   priority as priorityOf,
   priorityResult,
   progressOf,
+  reportOf,
   requiredText,
   rootElement,
   statusResult,
@@ -99,7 +101,12 @@ export const DescribeJob = {
   response(body: string, meta: AnswerMeta = OK): Job {
     const job = root(body, 'DescribeJobResult', meta).Job;
     if (!isElement(job)) throw malformed('a DescribeJobResult without Job', meta);
-    return toJob(job, 'DescribeJobResult.Job', meta);
+    return {
+      ...toJob(job, 'DescribeJobResult.Job', meta),
+      failureReasons: failureReasonsOf(job.FailureReasons),
+      report: reportOf(job.Report),
+      terminationDate: isoTime(job.TerminationDate),
+    };
   },
 };
 

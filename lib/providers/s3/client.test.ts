@@ -243,6 +243,9 @@ describe('DescribeJob', () => {
       creationTime: '2026-11-23T21:00:00.000Z',
       statusUpdateReason: 'awaiting confirmation',
       progress: { total: 100, succeeded: 0, failed: 0 },
+      failureReasons: [],
+      report: null,
+      terminationDate: null,
     });
     const r = only();
     expect(r.method).toBe('GET');

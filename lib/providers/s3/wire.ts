@@ -136,5 +136,23 @@ export function jobFrom(d: JobDescriptor | JobListDescriptor): Job {
             failed: p.NumberOfTasksFailed ?? 0,
           }
         : null,
+    ...('FailureReasons' in d || 'Report' in d ? describeOnly(d as JobDescriptor) : {}),
+  };
+}
+
+/** What only DescribeJob carries: failure reasons and the completion report's location. */
+function describeOnly(d: JobDescriptor): Pick<Job, 'failureReasons' | 'report' | 'terminationDate'> {
+  const r = d.Report;
+  const ended = d.TerminationDate;
+  return {
+    terminationDate: ended instanceof Date && !Number.isNaN(ended.getTime()) ? ended.toISOString() : null,
+    failureReasons: (d.FailureReasons ?? [])
+      .slice(0, 20)
+      .filter((f) => f.FailureCode || f.FailureReason)
+      .map((f) => ({
+        code: (f.FailureCode ?? '').slice(0, 256),
+        reason: (f.FailureReason ?? '').slice(0, 1024),
+      })),
+    report: r?.Enabled && r.Bucket ? (r.Prefix ? `${r.Bucket}/${r.Prefix}` : r.Bucket) : null,
   };
 }
