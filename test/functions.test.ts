@@ -259,7 +259,8 @@ describe('functions/schedule.ts', () => {
         outcomes.push(...((await drainResults(stack!)).filter((r) => !isFanout(r)) as Outcome[]));
         return outcomes.length >= 2502 ? true : undefined;
       },
-      300,
+      // 2,502 guarded transitions (each a few requests to the local table): 90 s at most.
+      900,
       100,
     );
     await esm.stop();
@@ -273,7 +274,7 @@ describe('functions/schedule.ts', () => {
       schedule: 'confirm-nightly',
       fireTime,
     });
-  });
+  }, 120_000);
 
   it('refuses an input without a schedule name or transitions', async () => {
     stack = await startStack();

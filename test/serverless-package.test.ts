@@ -319,6 +319,7 @@ describe('IAM', () => {
         'lambda:InvokeFunction',
         // ours
         'sqs:SendMessage',
+        'sqs:ChangeMessageVisibility',
         'ssm:GetParameter',
         'kms:Decrypt',
         's3:UpdateJobStatus',
@@ -343,6 +344,8 @@ describe('IAM', () => {
     const sends = by('sqs:SendMessage');
     expect(sends).toHaveLength(2);
     for (const s of sends) expect(s.Resource).toEqual([getAtt('RequestsQueue'), getAtt('ResultsQueue')]);
+    // A waiting transition's visibility is shortened on the requests queue only.
+    expect(by('sqs:ChangeMessageVisibility').map((s) => s.Resource)).toEqual([[getAtt('RequestsQueue')]]);
     for (const [i, s] of by('ssm:GetParameter').entries())
       expect(s.Resource, `GetParameter statement ${i}`).toEqual(by('ssm:GetParameter')[0]?.Resource);
     for (const [i, k] of by('kms:Decrypt').entries())

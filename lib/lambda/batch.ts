@@ -22,7 +22,7 @@ import {
   type SelectTransition,
   type Transition,
 } from '../core/transition';
-import { applyGuarded } from './guarded';
+import { applyGuarded, TryLater } from './guarded';
 import type { Ledger } from './ledger';
 import type { Observer } from './observe';
 import type { FanoutReport, Publisher } from './publisher';
@@ -49,6 +49,12 @@ export interface BatchDeps {
   ledger?: Pick<Ledger, 'recordOutcome'> | null | undefined;
   /** Its logger says when the ledger could not record an outcome. */
   observer?: Pick<Observer, 'logger'> | undefined;
+  /**
+   * Makes a record that must wait for another delivery visible again after `seconds`, instead of
+   * after the queue's whole visibility timeout (minutes). Best effort: without it, or when it
+   * fails, the record simply comes back later.
+   */
+  retryAfter?: ((record: SQSRecord, seconds: number) => Promise<void>) | undefined;
 }
 
 export interface RemainingTime {
@@ -126,7 +132,7 @@ async function handleOne(
   if (parsed?.ok && !('select' in parsed.value)) {
     const t = parsed.value;
     // TryLater (another delivery or transition of the job in flight) propagates: the record fails
-    // unprocessed, nothing published.
+    // unprocessed, nothing published, and comes back once the holder is done.
     const { outcome } = await applyGuarded(
       t,
       trigger,
@@ -140,7 +146,14 @@ async function handleOne(
         },
         ...(deps.now ? { now: deps.now } : {}),
       },
-    );
+    ).catch(async (e: unknown) => {
+      if (e instanceof TryLater && deps.retryAfter) {
+        const now = (deps.now ?? Date.now)();
+        const received = Number(record.attributes.ApproximateReceiveCount) || 1;
+        await deps.retryAfter(record, retryDelaySeconds(e.until - now, received)).catch(() => {});
+      }
+      throw e;
+    });
     await record_(outcome, t, hardDeadline, deps);
     if (outcome.outcome === 'failed')
       throw new Error(`transition failed: ${outcome.error?.code ?? 'unknown'}`);
@@ -164,6 +177,19 @@ async function handleOne(
   deps.onOutcome?.(result);
   await deps.publisher.publish(result, hardDeadline);
   if (result.outcome === 'failed') throw new Error(`transition failed: ${result.error?.code ?? 'unknown'}`);
+}
+
+/**
+ * How long a record that must wait stays invisible: until the holder's claim or lease would end at
+ * the latest (a holder usually finishes long before, and then frees it), and otherwise doubling
+ * with each receive — 2, 4, 8, 16, 32 s — so that the waits a maxReceiveCount of 5 allows (62 s)
+ * outlast a holder that runs for a whole function timeout, while a short hold costs seconds, not
+ * the queue's visibility timeout.
+ */
+export function retryDelaySeconds(msUntilFree: number, receiveCount: number): number {
+  const untilFree = Math.ceil(msUntilFree / 1000) + 1;
+  const backoff = 2 ** Math.min(Math.max(1, receiveCount), 10);
+  return Math.min(900, Math.max(1, Math.min(untilFree, backoff)));
 }
 
 /** SQS SentTimestamp (epoch ms), when the record carries a valid one. */

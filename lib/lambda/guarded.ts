@@ -47,6 +47,13 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 /** Not handled now, and nothing was sent or published: let the queue deliver it again later. */
 export class TryLater extends Error {
   override readonly name = 'TryLater';
+  /** When the holder's claim or lease ends (epoch ms): no point in delivering it again before. */
+  constructor(
+    message: string,
+    readonly until: number,
+  ) {
+    super(message);
+  }
 }
 
 export interface Guarded {
@@ -101,6 +108,7 @@ export async function applyGuarded(
   if (begun.kind === 'inProgress')
     throw new TryLater(
       `${id} is being handled by another delivery until ${new Date(begun.until).toISOString()}`,
+      begun.until,
     );
   if (begun.kind === 'completed') return publish(begun.outcome as Outcome, true);
   const claim = begun.claim;
@@ -124,6 +132,7 @@ export async function applyGuarded(
     await release();
     throw new TryLater(
       `${t.jobId}'s ${attribute} is being changed by ${order.holder ?? 'another transition'}`,
+      order.until,
     );
   }
   if (order.kind === 'superseded') {

@@ -3,7 +3,7 @@
  * variables for Lambda and `jobctl run`, see CONTRACT.md), so a warm Lambda reuses its clients,
  * keep-alive connections and cached credentials.
  */
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Allowlist, parseAllowlist } from '../core/allowlist';
 import { type Controller, createController } from '../core/controller';
@@ -13,7 +13,7 @@ import type { BatchDeps } from './batch';
 import { createLedger, type Ledger, type SettledMessage } from './ledger';
 import { createObserver, type Observer } from './observe';
 import { createPublisher, type Publisher } from './publisher';
-import { createSendingClient, sendAll, sqsJson } from './sqs';
+import { createSendingClient, sendAll } from './sqs';
 import { createStateClient, StateStore } from './state';
 
 export interface RuntimeConfig {
@@ -28,7 +28,14 @@ export interface RuntimeConfig {
 export interface Runtime
   extends Pick<
     BatchDeps,
-    'controller' | 'publisher' | 'enqueue' | 'concurrency' | 'reserveMs' | 'onOutcome' | 'onFanout'
+    | 'controller'
+    | 'publisher'
+    | 'enqueue'
+    | 'concurrency'
+    | 'reserveMs'
+    | 'onOutcome'
+    | 'onFanout'
+    | 'retryAfter'
   > {
   config: RuntimeConfig;
   sqs: SQSClient;
@@ -114,15 +121,9 @@ export function createRuntime(
         client: dynamo,
         table,
         retentionDays: int(env, 'JOBCTL_LEDGER_RETENTION_DAYS', 400, 1, 3650),
-        publish: async (m: SettledMessage) => {
-          const r = await sendAll(
-            sqs,
-            config.resultsQueueUrl,
-            [{ body: sqsJson(m), attributes: { type: 'settled' }, groupId: m.id.slice(0, 128) }],
-            {},
-          );
-          if (r.failed.length > 0) throw new Error(`results queue: ${r.failed[0]!.message}`);
-        },
+        // Through the one publisher: settled messages carry the same attributes (type, verdict,
+        // provider) whichever path publishes them.
+        publish: (m: SettledMessage) => publisher.publish(m),
       })
     : null;
   return {
@@ -143,6 +144,16 @@ export function createRuntime(
     },
     onOutcome: observer.outcome,
     onFanout: observer.fanout,
+    retryAfter: async (record, seconds) => {
+      if (!config.requestsQueueUrl) return;
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: config.requestsQueueUrl,
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+    },
   };
 }
 
