@@ -4,7 +4,7 @@
  * @aws-sdk/client-sqs, outcomes read back, then Ctrl-C.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import {
   DeleteMessageBatchCommand,
@@ -15,40 +15,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../lib/core/outcome';
 import { createSqsClient } from '../lib/lambda/sqs';
 import { EXAMPLE_TARGETS } from '../lib/providers/examples';
+import { type RunChild, startJobctlRun } from './support/run-child';
 
 let child: ChildProcess;
 /** Tests run side by side: no fixed ports, nothing kept in the checkout's .jobctl/. */
 const EPHEMERAL = ['--ephemeral', '--queue-port', '0', '--sandbox-port', '0', '--dynamodb-port', '0'];
 let printed: Record<string, string>;
-let stderr = '';
+let run: RunChild | undefined;
+const stderr = () => run?.stderr() ?? '';
 
 /** Start `jobctl run` and resolve with its KEY=value lines once it prints JOBCTL_READY=1. */
 async function startRun(args: string[]): Promise<Record<string, string>> {
-  const env = { ...process.env };
-  for (const k of Object.keys(env))
-    if (/^(REQUESTS_|RESULTS_|COS_|OSS_|TENCENTCLOUD_|ALIBABA_|AWS_ENDPOINT)/.test(k)) delete env[k];
-  child = spawn(process.execPath, ['bin/jobctl.mjs', 'run', ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const lines: Record<string, string> = {};
-  let buf = '';
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`jobctl run exited ${code} before ready: ${stderr}`)));
-    child.stdout!.on('data', (d) => {
-      buf += d;
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-        if (m) lines[m[1]!] = m[2]!;
-        if (line === 'JOBCTL_READY=1') resolve(lines);
-      }
-    });
-  });
+  run = await startJobctlRun(args);
+  child = run.child;
+  return run.printed;
 }
 
 beforeAll(async () => {
@@ -143,6 +123,6 @@ describe('jobctl run', () => {
     child.kill('SIGINT');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
-    expect(stderr).toMatch(/stopped/);
+    expect(stderr()).toMatch(/stopped/);
   }, 30_000);
 });

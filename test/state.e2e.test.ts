@@ -9,7 +9,7 @@
  * 3. priority 5, then 7 a second later: the job ends at 7; the 5 is `superseded` or applied
  *    before the 7, never after.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import type { Outcome } from '../lib/core/outcome';
 import { createSqsClient } from '../lib/lambda/sqs';
 import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 import { providersFromEnv } from '../lib/providers/index';
+import { type RunChild, startJobctlRun } from './support/run-child';
 
 const COS = EXAMPLE_TARGETS.cos;
 const JOBS = {
@@ -31,35 +32,13 @@ const LATENCY_MS = 3_000;
 let child: ChildProcess;
 let dir: string;
 let printed: Record<string, string> = {};
-let stderr = '';
+let run: RunChild | undefined;
+const stderr = () => run?.stderr() ?? '';
 
 async function startRun(args: string[]): Promise<Record<string, string>> {
-  const env = { ...process.env };
-  for (const k of Object.keys(env))
-    if (/^(REQUESTS_|RESULTS_|COS_|OSS_|TENCENTCLOUD_|ALIBABA_|AWS_ENDPOINT|JOBCTL_TABLE)/.test(k))
-      delete env[k];
-  child = spawn(process.execPath, ['bin/jobctl.mjs', 'run', ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const lines: Record<string, string> = {};
-  let buf = '';
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`jobctl run exited ${code} before ready: ${stderr}`)));
-    child.stdout!.on('data', (d) => {
-      buf += d;
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-        if (m) lines[m[1]!] = m[2]!;
-        if (line === 'JOBCTL_READY=1') resolve(lines);
-      }
-    });
-  });
+  run = await startJobctlRun(args);
+  child = run.child;
+  return run.printed;
 }
 
 beforeAll(async () => {
@@ -179,7 +158,7 @@ describe('jobctl run with redeliveries during handling (issue 15)', () => {
       ids.some((id) => kinds(id).length > 1),
       JSON.stringify(Object.fromEntries(ids.map((id) => [id, kinds(id)]))),
     ).toBe(true);
-    for (const id of ids) expect(kinds(id).length, `${id} has an outcome (${stderr})`).toBeGreaterThan(0);
+    for (const id of ids) expect(kinds(id).length, `${id} has an outcome (${stderr()})`).toBeGreaterThan(0);
 
     // 1. Never both expired and applied; every copy of the outcome says the same.
     const s1 = new Set(kinds('s1-ready'));
