@@ -1,52 +1,10 @@
-/**
- * A 10-record SQS batch through the real `functions/transitions.ts` handler — runtime built from
- * the environment as on Lambda, real fauxqs results queue, sandbox answering every request after
- * 100 ms — against one provider call with the same latency. Records run concurrently (the
- * runtime's default bound is 10), so the batch should cost one call plus publishing; target ≤ 1.3×.
- * Also reported: a 1-record batch through the handler, to show what publishing adds.
- */
-import type { Context, SQSEvent } from 'aws-lambda';
 import { createObserver } from '../lib/lambda/observe';
-import { lambdaContext } from '../lib/local/event-source-mapping';
 import { startLocalStack } from '../lib/local/stack';
 import type { JobControl } from '../lib/providers/types';
 import { type Benchmark, interleave, ratios, round, row, spread } from './measure';
-import { seedFresh, TARGETS } from './targets';
+import { context, seedFresh, sqsEvent, TARGETS } from './targets';
 
 export const LATENCY_MS = 100;
-
-let seq = 0;
-function sqsEvent(jobIds: string[]): SQSEvent {
-  return {
-    Records: jobIds.map((jobId) => {
-      const messageId = `bench-${++seq}`;
-      return {
-        messageId,
-        receiptHandle: `rh-${messageId}`,
-        body: JSON.stringify({
-          ...TARGETS.cos,
-          id: messageId,
-          jobId,
-          action: 'UpdateJobStatus',
-          requestedJobStatus: 'Ready',
-        }),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'bench',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:requests',
-        awsRegion: 'us-east-1',
-      };
-    }),
-  };
-}
-
-const context = (): Context => lambdaContext('transitions', Date.now() + 60_000, 60_000);
 
 export const batch: Benchmark = {
   name: 'batch',

@@ -5,49 +5,15 @@
  * sandbox latency, against one provider call with the same latency (target ≤ 1.2×), beside the
  * same batch without the table.
  */
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { createTransitionsHandler } from '../lib/lambda/handlers';
 import { createObserver } from '../lib/lambda/observe';
-import { lambdaContext } from '../lib/local/event-source-mapping';
 import { startLocalStack } from '../lib/local/stack';
 import type { JobControl } from '../lib/providers/types';
 import { type Benchmark, interleave, ratios, round, row, spread } from './measure';
-import { seedFresh, TARGETS } from './targets';
+import { context, seedFresh, sqsEvent, TARGETS } from './targets';
 
 const LATENCY_MS = 100;
-
-let seq = 0;
-function sqsEvent(jobIds: string[], ids?: string[]): SQSEvent {
-  return {
-    Records: jobIds.map((jobId, i) => {
-      const messageId = `bench-state-${++seq}`;
-      return {
-        messageId,
-        receiptHandle: `rh-${messageId}`,
-        body: JSON.stringify({
-          ...TARGETS.cos,
-          id: ids?.[i] ?? messageId,
-          jobId,
-          action: 'UpdateJobStatus',
-          requestedJobStatus: 'Ready',
-        }),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'bench',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:requests',
-        awsRegion: 'us-east-1',
-      };
-    }),
-  };
-}
-
-const context = (): Context => lambdaContext('transitions', Date.now() + 60_000, 60_000);
 
 export const state: Benchmark = {
   name: 'state',

@@ -1,5 +1,7 @@
 /** The sandbox's example targets (CONTRACT.md), as the benchmarks address them, and fresh jobs under them. */
 
+import type { Context, SQSEvent } from 'aws-lambda';
+import { lambdaContext } from '../lib/local/event-source-mapping';
 import { newJobId } from '../lib/local/sandbox/ids';
 import type { JobStore } from '../lib/local/sandbox/server';
 import { EXAMPLE_TARGETS } from '../lib/providers/examples';
@@ -29,3 +31,38 @@ export function seedFresh(store: JobStore, provider: ProviderName, n: number): s
   );
   return ids;
 }
+
+let seq = 0;
+/** An SQS event of Ready transitions for `jobIds` (transition ids `ids`, else the message ids), as the event source mapping delivers it. */
+export function sqsEvent(jobIds: string[], ids?: string[]): SQSEvent {
+  return {
+    Records: jobIds.map((jobId, i) => {
+      const messageId = `bench-${process.pid}-${++seq}`;
+      return {
+        messageId,
+        receiptHandle: `rh-${messageId}`,
+        body: JSON.stringify({
+          ...TARGETS.cos,
+          id: ids?.[i] ?? messageId,
+          jobId,
+          action: 'UpdateJobStatus',
+          requestedJobStatus: 'Ready',
+        }),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: String(Date.now()),
+          SenderId: 'bench',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:requests',
+        awsRegion: 'us-east-1',
+      };
+    }),
+  };
+}
+
+/** A transitions invocation's context with a 60 s timeout. */
+export const context = (): Context => lambdaContext('transitions', Date.now() + 60_000, 60_000);
