@@ -1,4 +1,4 @@
-/** The sandbox's example targets (CONTRACT.md), as the benchmarks address them, and fresh jobs under them. */
+/** The sandbox's example targets (docs/reference.md), as the benchmarks address them, and fresh jobs under them. */
 
 import type { Context, SQSEvent } from 'aws-lambda';
 import { lambdaContext } from '../lib/local/event-source-mapping';

@@ -1,6 +1,6 @@
 /**
  * Everything a function invocation needs, built once per process from the environment (the same
- * variables for Lambda and `jobctl run`, see CONTRACT.md), so a warm Lambda reuses its clients,
+ * variables for Lambda and `jobctl run`, see docs/reference.md), so a warm Lambda reuses its clients,
  * keep-alive connections and cached credentials.
  */
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';

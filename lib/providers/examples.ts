@@ -1,5 +1,5 @@
 /**
- * The example targets of CONTRACT.md, defined once: the sandbox seeds its jobs under them, the
+ * The example targets of docs/reference.md, defined once: the sandbox seeds its jobs under them, the
  * README, the CLI help, the benchmarks and the tests address them. Fictional numbers in each
  * provider's real shapes, so every validation rule applies to them as to a real account.
  */

@@ -484,7 +484,7 @@ describe('messages that validate, however odd, are sent only in documented shape
 
 // ── properties ────────────────────────────────────────────────────────────────────────────────
 
-/** The rules of CONTRACT.md (and lib/providers/rules.ts) for the fields that shape a host, a path or a header. */
+/** The rules of docs/reference.md (and lib/providers/rules.ts) for the fields that shape a host, a path or a header. */
 const RULE: Record<'region' | 'account' | 'appId' | 'jobId', (p: ProviderName, v: string) => boolean> = {
   region: (_p, v) => /^(?!-)[a-z0-9-]{1,63}(?<!-)$/.test(v),
   account: (p, v) => (p === 's3' ? /^[0-9]{12}$/ : /^[0-9]{1,64}$/).test(v),

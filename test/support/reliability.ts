@@ -30,7 +30,7 @@ import { context, drainResults, type Stack, sqsEvent, startStack } from './harne
 export const FULL = process.env.JOBCTL_RELIABILITY === 'full';
 export const size = (full: number, shortened: number) => (FULL ? full : shortened);
 
-/** The example targets of CONTRACT.md (the sandbox namespaces: COS appId, OSS region, S3 account). */
+/** The example targets of docs/reference.md (the sandbox namespaces: COS appId, OSS region, S3 account). */
 export const COS = EXAMPLE_TARGETS.cos;
 export const OSS = EXAMPLE_TARGETS.oss;
 export const S3 = EXAMPLE_TARGETS.s3;

@@ -1,5 +1,5 @@
 /**
- * The request shapes each provider documents (CONTRACT.md § Providers and their wire formats), as
+ * The request shapes each provider documents (docs/reference.md § Providers), as
  * a checker over what a client actually sent: method, path and query keys of one of the four
  * operations, and the job id exactly where the provider expects it. Anything else is a request
  * that input shaped.

@@ -1,5 +1,5 @@
 /**
- * Query-parameter rules the three providers share (the limits in CONTRACT.md); each provider's
+ * Query-parameter rules the three providers share (the limits in docs/reference.md); each provider's
  * operations turn a `false`/`undefined` here into its own error code and message.
  */
 import { MAX_PRIORITY, MAX_REASON_BYTES } from '../../providers/rules';

@@ -11,7 +11,7 @@ import { jobIdFromRandom } from './ids';
 import { where } from './persistence';
 import type { SeedJob } from './types';
 
-/** The seed set shipped with the project, for the example targets of the README and CONTRACT. */
+/** The seed set shipped with the project, for the example targets of the README and docs/reference.md. */
 export const DEFAULT_SEED_FILE = fileURLToPath(new URL('../../../events/sandbox-jobs.json', import.meta.url));
 
 const FIELDS: Record<keyof SeedJob, 'string' | 'number' | 'boolean'> = {
