@@ -10,7 +10,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -25,6 +24,7 @@ import type { Outcome } from '../lib/core/outcome';
 import { createSqsClient } from '../lib/lambda/sqs';
 import { JOURNAL_FILE, replayJournal } from '../lib/local/queue/persist';
 import { EXAMPLE_TARGETS } from '../lib/providers/examples';
+import { freePort } from './support/run-child';
 
 const TOTAL = 300;
 const FIRST_WAVE = 200;
@@ -276,15 +276,6 @@ describe('jobctl run --data-dir, killed with SIGKILL mid-batch and restarted', (
     expect(code).toBe(0);
   }, 180_000);
 });
-
-/** A port free a moment ago: bound, then released. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** `jobctl run` as the README starts it, on fixed ports; resolves once ready. */
 function startTour(args: string[]): Promise<{ child: ChildProcess; stderr: () => string }> {

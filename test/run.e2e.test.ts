@@ -15,11 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../lib/core/outcome';
 import { createSqsClient } from '../lib/lambda/sqs';
 import { EXAMPLE_TARGETS } from '../lib/providers/examples';
-import { type RunChild, startJobctlRun } from './support/run-child';
+import { ISOLATED_RUN, type RunChild, startJobctlRun } from './support/run-child';
 
 let child: ChildProcess;
 /** Tests run side by side: no fixed ports, nothing kept in the checkout's .jobctl/. */
-const EPHEMERAL = ['--ephemeral', '--queue-port', '0', '--sandbox-port', '0', '--dynamodb-port', '0'];
 let printed: Record<string, string>;
 let run: RunChild | undefined;
 const stderr = () => run?.stderr() ?? '';
@@ -32,7 +31,7 @@ async function startRun(args: string[]): Promise<Record<string, string>> {
 }
 
 beforeAll(async () => {
-  printed = await startRun(['--no-schedules', '--batching-window-ms', '100', ...EPHEMERAL]);
+  printed = await startRun(['--no-schedules', '--batching-window-ms', '100', ...ISOLATED_RUN]);
 }, 60_000);
 
 afterAll(() => {

@@ -19,7 +19,7 @@ import type { Outcome } from '../lib/core/outcome';
 import { createSqsClient } from '../lib/lambda/sqs';
 import { EXAMPLE_TARGETS } from '../lib/providers/examples';
 import { providersFromEnv } from '../lib/providers/index';
-import { type RunChild, startJobctlRun } from './support/run-child';
+import { ISOLATED_RUN, type RunChild, startJobctlRun } from './support/run-child';
 
 const COS = EXAMPLE_TARGETS.cos;
 const JOBS = {
@@ -60,13 +60,7 @@ beforeAll(async () => {
     }),
   );
   printed = await startRun([
-    '--ephemeral',
-    '--queue-port',
-    '0',
-    '--sandbox-port',
-    '0',
-    '--dynamodb-port',
-    '0',
+    ...ISOLATED_RUN,
     '--no-schedules',
     '--seed',
     seed,

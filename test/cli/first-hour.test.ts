@@ -7,7 +7,6 @@
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,17 +18,9 @@ import { createQueueSet, type EmbeddedQueue, startEmbeddedQueue } from '../../li
 import { parseQueueConsumer } from '../../lib/local/serverless-yml';
 import { EXAMPLE_TARGETS } from '../../lib/providers/examples';
 import { cli, targetFlags, testIo, waitFor } from '../support/io';
+import { freePort, ISOLATED_RUN } from '../support/run-child';
 
 const COS = targetFlags(EXAMPLE_TARGETS.cos);
-
-/** A port nothing listens on: bound, then released. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 describe('unknown options', () => {
   it("are named in jobctl's words, with the command's valid options and a near miss", async () => {
@@ -191,7 +182,7 @@ describe('settings left over from a stopped jobctl run', () => {
   let port: number;
 
   beforeAll(async () => {
-    port = await deadPort();
+    port = await freePort(); // nothing listens on it
     const base = `http://127.0.0.1:${port}`;
     env = {
       AWS_REGION: 'us-east-1',
@@ -222,22 +213,9 @@ describe('settings left over from a stopped jobctl run', () => {
   });
 
   it('jobctl run refuses to announce ready, naming the variable', async () => {
-    const r = await cli(
-      [
-        'run',
-        '--ephemeral',
-        '--no-schedules',
-        '--queue-port',
-        '0',
-        '--sandbox-port',
-        '0',
-        '--dynamodb-port',
-        '0',
-      ],
-      {
-        env,
-      },
-    );
+    const r = await cli(['run', '--no-schedules', ...ISOLATED_RUN], {
+      env,
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).not.toContain('JOBCTL_READY');
     expect(r.stderr).toContain(`AWS_ENDPOINT_URL_SQS=http://127.0.0.1:${port}: nothing is listening there`);
@@ -263,23 +241,7 @@ describe('jobctl run and the caller’s AWS keys (issue 12.1)', () => {
           AWS_REGION: 'us-east-1',
         },
       });
-      const running = main(
-        [
-          'run',
-          '--ephemeral',
-          '--no-schedules',
-          '--queue-port',
-          '0',
-          '--sandbox-port',
-          '0',
-          '--dynamodb-port',
-          '0',
-          '--export-file',
-          file,
-          ...extra,
-        ],
-        io,
-      );
+      const running = main(['run', '--no-schedules', ...ISOLATED_RUN, '--export-file', file, ...extra], io);
       await waitFor(io.stdout, io.out, /JOBCTL_READY=1/);
       io.interrupt();
       expect(await running).toBe(0);
@@ -324,20 +286,7 @@ describe('a closed pipe', () => {
 describe('jobctl run on a terminal', () => {
   it('shows the DLQ depth and fire times as `jobctl schedules` does; log lines go above the view', async () => {
     const io = testIo({ tty: true, env: {} });
-    const running = main(
-      [
-        'run',
-        '--ephemeral',
-        '--all-schedules',
-        '--queue-port',
-        '0',
-        '--sandbox-port',
-        '0',
-        '--dynamodb-port',
-        '0',
-      ],
-      io,
-    );
+    const running = main(['run', '--all-schedules', ...ISOLATED_RUN], io);
     await waitFor(io.stderr, io.err, /dead-lettered 0/);
     await waitFor(io.stderr, io.err, /next {3}\S+ \d{4}-\d\d-\d\d \d\d:\d\d \+08:00/);
     io.interrupt();

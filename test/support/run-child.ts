@@ -4,6 +4,30 @@
  * its environment, so a developer's exported settings never point a test at another stack.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/**
+ * `jobctl run` keeping nothing and on ports the OS picks: parallel tests would otherwise collide on
+ * the fixed default ports and the shared `.jobctl/data`.
+ */
+export const ISOLATED_RUN = [
+  '--ephemeral',
+  '--queue-port',
+  '0',
+  '--sandbox-port',
+  '0',
+  '--dynamodb-port',
+  '0',
+] as const;
+
+/** A port free a moment ago (bound, then released): for a dead endpoint, or one to reuse across a restart. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
 
 export interface RunChild {
   child: ChildProcess;
