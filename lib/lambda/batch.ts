@@ -154,7 +154,7 @@ async function handleOne(
       }
       throw e;
     });
-    await record_(outcome, t, hardDeadline, deps);
+    await recordInLedger(outcome, t, hardDeadline, deps);
     if (outcome.outcome === 'failed')
       throw new Error(`transition failed: ${outcome.error?.code ?? 'unknown'}`);
     return;
@@ -208,7 +208,7 @@ export function withRequestedAt<T extends Transition>(t: T, at: number | string)
 const LEDGER_WAIT_MS = 1_000;
 
 /** The published outcome into the ledger; never fails the record, and waits for it briefly at most. */
-async function record_(outcome: Outcome, t: JobTransition, hardDeadline: number, deps: BatchDeps) {
+async function recordInLedger(outcome: Outcome, t: JobTransition, hardDeadline: number, deps: BatchDeps) {
   if (!deps.ledger) return;
   const asked = {
     appId: t.appId ?? null,
